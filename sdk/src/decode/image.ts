@@ -1,7 +1,7 @@
 // Image decoding with sharp: a pixel limit checked from the header before any pixel is decoded,
 // EXIF orientation applied, alpha dropped (as PIL's convert("RGB") does, which the references use),
 // always 8-bit RGB.
-import sharp from "sharp";
+import sharp, { type Metadata, type Sharp } from "sharp";
 import { InvalidMediaError } from "../errors.js";
 
 export interface DecodedImage {
@@ -25,8 +25,8 @@ const ACCEPTED_FORMATS = new Set(["jpeg", "png", "webp", "gif", "tiff", "heif", 
 export async function decodeImage(bytes: Buffer, options: DecodeImageOptions): Promise<DecodedImage> {
   if (bytes.length === 0) throw new InvalidMediaError("empty image");
   const minSide = options.minSide ?? 8;
-  let image: sharp.Sharp;
-  let meta: sharp.Metadata;
+  let image: Sharp;
+  let meta: Metadata;
   try {
     image = sharp(bytes, { limitInputPixels: options.maxPixels, failOn: "error", sequentialRead: true });
     meta = await image.metadata();

@@ -1,0 +1,33 @@
+// @deepsafe/sdk: a detector author writes load() and predict(); the SDK does the rest.
+export {
+  DetectorModel,
+  makeResult,
+  abstain,
+  type MediaKind,
+  type ModelCard,
+  type ModelResult,
+  type Provenance,
+  type LoadContext,
+  type PredictContext,
+  type Segment,
+  type TensorDescription,
+} from "./model.js";
+export { ImageModel, AudioModel, DEFAULT_MAX_PIXELS } from "./media.js";
+export { serveDetector, DETECTOR_SERVICE, LIVENESS_SERVICE, type ServeOptions, type DetectorHandle } from "./server.js";
+export { decodeImage, type DecodedImage, type DecodeImageOptions } from "./decode/image.js";
+export { decodeAudio, type DecodedAudio, type DecodeAudioOptions } from "./decode/audio.js";
+export { sniffMedia, type Sniffed, type SniffedMedia } from "./decode/sniff.js";
+export { runFfmpeg, type FfmpegRun } from "./decode/ffmpeg.js";
+export { readProvenance, sha256File } from "./provenance.js";
+export { modelDir, weightsPath, repoRoot } from "./paths.js";
+export {
+  DetectorError,
+  InvalidMediaError,
+  ResourceExhaustedError,
+  UnavailableError,
+  DeadlineExceededError,
+  CancelledError,
+} from "./errors.js";
+export { InferenceLimiter, type LimiterOptions } from "./limiter.js";
+export { log } from "./log.js";
+export { createDetectorClient, predictBytes, DEFAULT_CHUNK_BYTES, type PredictCall } from "./client.js";
