@@ -20,7 +20,7 @@ import {
 } from "@deepsafe/proto/es/gateway";
 import { CHUNK_BYTES, statusName, type DetectorPool } from "./detectors.js";
 import { fuse } from "./fusion.js";
-import { ENSEMBLE_OF, MEDIA_TYPE_OF, mediaName, type DetectorConfig, type Registry } from "./registry.js";
+import { ENSEMBLE_OF, mediaName, type DetectorConfig, type Registry } from "./registry.js";
 import { compatible, sniff, SNIFF_BYTES } from "./sniff.js";
 
 export interface DetectDeps {
@@ -315,5 +315,3 @@ function buildResponse(
     fileName: header.fileName,
   });
 }
-
-export { MEDIA_TYPE_OF };

@@ -163,7 +163,7 @@ export class DetectorPool {
         e.detail = "health check slow";
       } else {
         e.health = ModelHealth.UNREACHABLE;
-        e.detail = `${statusName(res.err.code)}: ${res.err.details || res.err.message}`;
+        e.detail = `${statusName(res.err.code)}: ${(res.err.details || res.err.message).replace(/\.? Resolution note: *$/, "")}`;
       }
       e.checked = true;
 

@@ -15,10 +15,11 @@ export type MediaName = (typeof MEDIA_NAMES)[number];
 const MediaNameSchema = z.enum(MEDIA_NAMES);
 const Probability = z.number().min(0).max(1);
 
-const AddressSchema = z
-  .string()
-  .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, "expected host:port, for example 127.0.0.1:5001")
-  .refine((a) => Number(a.slice(a.lastIndexOf(":") + 1)) <= 65535, "port must be at most 65535");
+const AddressSchema = z.string().superRefine((a, ctx) => {
+  const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(a);
+  if (!m) ctx.addIssue({ code: "custom", message: "expected host:port, for example 127.0.0.1:5001" });
+  else if (Number(m[2]) > 65535) ctx.addIssue({ code: "custom", message: "port must be at most 65535" });
+});
 
 export const MediaDefaultsSchema = z.strictObject({
   ensemble: z.enum(["voting", "average", "stacking"]).default("voting"),
@@ -37,6 +38,8 @@ export const DetectorConfigSchema = z.strictObject({
   deadline_ms: z.number().int().positive().default(30_000),
   /** Overrides the model's own default threshold when the request sets none. */
   threshold: Probability.optional(),
+  /** Extra environment for the detector process (used by the launcher only). */
+  env: z.record(z.string(), z.string()).optional(),
 });
 
 export const RegistrySchema = z

@@ -16,7 +16,7 @@ export { ImageModel, AudioModel, DEFAULT_MAX_PIXELS } from "./media.js";
 export { serveDetector, DETECTOR_SERVICE, LIVENESS_SERVICE, type ServeOptions, type DetectorHandle } from "./server.js";
 export { decodeImage, type DecodedImage, type DecodeImageOptions } from "./decode/image.js";
 export { decodeAudio, type DecodedAudio, type DecodeAudioOptions } from "./decode/audio.js";
-export { sniffMedia, type Sniffed, type SniffedMedia } from "./decode/sniff.js";
+export { sniffMedia, SNIFF_BYTES, type Sniffed, type SniffedMedia } from "./decode/sniff.js";
 export { runFfmpeg, type FfmpegRun } from "./decode/ffmpeg.js";
 export { readProvenance, sha256File } from "./provenance.js";
 export { modelDir, weightsPath, repoRoot } from "./paths.js";

@@ -50,7 +50,7 @@ export function runFfmpeg(run: FfmpegRun): Promise<Buffer> {
       run.signal?.removeEventListener("abort", onAbort);
       if (failure) return reject(failure);
       if (code !== 0) {
-        const reason = stderr.trim().split("\n").pop() ?? `exit code ${code}`;
+        const reason = stderr.trim().split("\n").map((l) => l.trim()).filter(Boolean).join(" / ") || `exit code ${code}`;
         return reject(new InvalidMediaError(`cannot decode media: ${reason.replaceAll(run.input, "<input>").slice(0, 300)}`));
       }
       resolve(Buffer.concat(out, size));

@@ -2,7 +2,7 @@
 
   make_fixtures.py OUT_DIR      -> images in OUT_DIR and OUT_DIR/fixtures.json (file list)
 
-Deterministic; covers JPEG (4:2:0 and 4:4:4, grayscale), RGB/grayscale/RGBA/palette PNG, odd
+Deterministic; covers JPEG (4:2:0 and 4:4:4, progressive, grayscale), RGB/grayscale/RGBA/palette PNG, odd
 sizes, upscaling from a tiny image, downscaling from a large one, an exact 256x256 input and an
 extreme aspect ratio.
 """
@@ -56,6 +56,7 @@ def main() -> int:
     save("odd_333x517_444.jpg", scene(333, 517, 2), quality=80, subsampling=0)
     save("large_1999x1201_q85.jpg", scene(1999, 1201, 3), quality=85)
     save("small_57x43.jpg", scene(57, 43, 4), quality=95)
+    save("progressive_480x321.jpg", scene(480, 321, 13), quality=85, progressive=True)
     save("gray_300x211.jpg", scene(300, 211, 5).convert("L"), quality=88)
     save("odd_333x517.png", scene(333, 517, 6))
     save("small_31x29.png", scene(31, 29, 7))

@@ -126,14 +126,27 @@ export function resizeBilinearPil(
         const xmin = start[xx]!;
         const n = count[xx]!;
         const kBase = xx * ksize;
-        acc.fill(half);
         let p = rowBase + xmin * channels;
-        for (let x = 0; x < n; x++) {
-          const w = weights[kBase + x]!;
-          for (let c = 0; c < channels; c++) acc[c]! += src[p + c]! * w;
-          p += channels;
-        }
         const o = outBase + xx * channels;
+        if (channels === 3) {
+          // The common case, unrolled (about 3x faster than the generic loop).
+          let s0 = half, s1 = half, s2 = half;
+          for (let x = 0; x < n; x++, p += 3) {
+            const w = weights[kBase + x]!;
+            s0 += src[p]! * w;
+            s1 += src[p + 1]! * w;
+            s2 += src[p + 2]! * w;
+          }
+          out[o] = clip8(s0);
+          out[o + 1] = clip8(s1);
+          out[o + 2] = clip8(s2);
+          continue;
+        }
+        acc.fill(half);
+        for (let x = 0; x < n; x++, p += channels) {
+          const w = weights[kBase + x]!;
+          for (let c = 0; c < channels; c++) acc[c] = acc[c]! + src[p + c]! * w;
+        }
         for (let c = 0; c < channels; c++) out[o + c] = clip8(acc[c]!);
       }
     }
@@ -157,7 +170,7 @@ export function resizeBilinearPil(
     for (let y = 0; y < n; y++) {
       const w = weights[kBase + y]!;
       const base = (ymin + y) * stride;
-      for (let i = 0; i < rowLen; i++) acc[i]! += img[base + i]! * w;
+      for (let i = 0; i < rowLen; i++) acc[i] = acc[i]! + img[base + i]! * w;
     }
     const o = yy * rowLen;
     for (let i = 0; i < rowLen; i++) out[o + i] = clip8(acc[i]!);
