@@ -77,7 +77,11 @@ export async function withFreePorts(registry: Registry): Promise<Registry> {
 }
 
 function spawnTs(name: string, entry: string, cwd: string, env: NodeJS.ProcessEnv, output: "inherit" | "ignore"): MeshProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", entry], { cwd, env, stdio: ["ignore", output, output] });
+  // Own process group: a terminal's Ctrl-C reaches only the launcher, which stops the mesh in order.
+  const child = spawn(process.execPath, ["--import", "tsx", entry], { cwd, env, stdio: ["ignore", output, output], detached: true });
+  const orphanGuard = () => child.kill("SIGKILL");
+  process.once("exit", orphanGuard);
+  child.once("exit", () => process.off("exit", orphanGuard));
   const exited = new Promise<number | NodeJS.Signals>((resolve) => child.once("exit", (code, signal) => resolve(signal ?? code ?? 0)));
   return { name, child, exited };
 }

@@ -1,10 +1,12 @@
-// Make sure every enabled detector has its converted weights: runs each service's own
-// `prepare-model` script (idempotent: quick when the model is already converted).
+// Make sure detectors have their converted weights: fetch the official checkpoints each service lists
+// in weights.json (local mirror, internal base URL or public URL; pinned digests), then run the
+// service's own idempotent `prepare-model` script with DEEPSAFE_WEIGHTS_MIRROR pointing at them.
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Registry } from "../../gateway/src/registry.js";
-import { loadRegistry, repoRoot, servicePackages } from "./mesh.js";
+import { fetchWeights, readWeightsList } from "@deepsafe/sdk";
+import type { DetectorConfig, Registry } from "../../gateway/src/registry.js";
+import { servicePackages } from "./mesh.js";
 
 export interface Preparation {
   ready: string[];
@@ -12,35 +14,58 @@ export interface Preparation {
   unavailable: Map<string, string>;
 }
 
-export function prepareModels(registry: Registry): Preparation {
+interface PackageResult {
+  ok: boolean;
+  why?: string;
+}
+
+/** Fetch and convert one service package's weights; `progress` shows download bars. */
+export async function preparePackage(dir: string, progress = false): Promise<PackageResult> {
+  const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name: string; scripts?: Record<string, string> };
+  const env = { ...process.env };
+  let fetchError: string | undefined;
+  const list = await readWeightsList(dir);
+  if (list.length > 0) {
+    try {
+      env.DEEPSAFE_WEIGHTS_MIRROR = await fetchWeights(list, {
+        mirror: process.env.DEEPSAFE_WEIGHTS_MIRROR,
+        baseUrl: process.env.DEEPSAFE_WEIGHTS_BASE_URL,
+        progress,
+      });
+    } catch (err) {
+      fetchError = (err as Error).message;
+      console.warn(`${pkg.name}: official weights not available: ${fetchError}`);
+    }
+  }
+  if (!pkg.scripts?.["prepare-model"]) return { ok: true };
+  const run = spawnSync("npm", ["run", "--silent", "prepare-model"], { cwd: dir, stdio: "inherit", env });
+  if (run.status === 0) return { ok: true };
+  return { ok: false, why: fetchError ? `official weights not available (${fetchError})` : `\`npm run prepare-model -w ${pkg.name}\` failed` };
+}
+
+/** Prepare the given detectors (default: every enabled one); each package is prepared once. */
+export async function prepareModels(registry: Registry, names?: string[], progress = false): Promise<Preparation> {
   const packages = servicePackages();
   const ready: string[] = [];
   const unavailable = new Map<string, string>();
-  const done = new Map<string, boolean>();
-  for (const detector of registry.detectors.filter((d) => d.enabled)) {
+  const done = new Map<string, PackageResult>();
+  const wanted: DetectorConfig[] = names
+    ? names.map((n) => {
+        const d = registry.detectors.find((x) => x.name === n);
+        if (!d) throw new Error(`no detector "${n}" in the registry (known: ${registry.detectors.map((x) => x.name).join(", ")})`);
+        return d;
+      })
+    : registry.detectors.filter((d) => d.enabled);
+  for (const detector of wanted) {
     const dir = packages.get(detector.package);
     if (!dir) {
       unavailable.set(detector.name, `package ${detector.package} not found under services/`);
       continue;
     }
-    if (!done.has(dir)) {
-      const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { scripts?: Record<string, string> };
-      let ok = true;
-      if (pkg.scripts?.["prepare-model"]) {
-        const run = spawnSync("npm", ["run", "--silent", "prepare-model"], { cwd: dir, stdio: "inherit", env: process.env });
-        ok = run.status === 0;
-      }
-      done.set(dir, ok);
-    }
-    if (done.get(dir)) ready.push(detector.name);
-    else unavailable.set(detector.name, `its weights could not be prepared (see the output of \`npm run prepare-model -w ${detector.package}\`)`);
+    if (!done.has(dir)) done.set(dir, await preparePackage(dir, progress));
+    const result = done.get(dir)!;
+    if (result.ok) ready.push(detector.name);
+    else unavailable.set(detector.name, result.why ?? "weights could not be prepared");
   }
   return { ready, unavailable };
-}
-
-if (import.meta.url === `file://${process.argv[1]}`) {
-  process.chdir(repoRoot);
-  const { ready, unavailable } = prepareModels(loadRegistry());
-  console.log(`models ready: ${ready.join(", ") || "none"}`);
-  for (const [name, why] of unavailable) console.log(`unavailable: ${name}: ${why}`);
 }

@@ -3,7 +3,7 @@ import { loadRegistry, startMesh } from "./mesh.js";
 import { prepareModels } from "./prepare-models.js";
 
 const registry = loadRegistry();
-const { ready, unavailable } = prepareModels(registry);
+const { ready, unavailable } = await prepareModels(registry, undefined, true);
 for (const [name, why] of unavailable) console.log(`! ${name} will not run: ${why}`);
 
 const mesh = await startMesh({ registry, detectors: ready });

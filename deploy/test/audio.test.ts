@@ -20,7 +20,7 @@ test.before(async () => {
   if (!haveWeights) return;
   const base = loadRegistry();
   const registry = await withFreePorts({ ...base, detectors: base.detectors.filter((d) => d.media_type === "audio") });
-  const { ready, unavailable } = prepareModels(registry);
+  const { ready, unavailable } = await prepareModels(registry);
   assert.equal(ready.sort(), ["aasist", "aasist-l"], JSON.stringify([...unavailable]));
   mesh = await startMesh({ registry, output: "ignore" });
   await mesh.waitReady(120_000);

@@ -12,10 +12,17 @@ export {
   type Segment,
   type TensorDescription,
 } from "./model.js";
-export { ImageModel, AudioModel, DEFAULT_MAX_PIXELS } from "./media.js";
+export { ImageModel, AudioModel, VideoModel, DEFAULT_MAX_PIXELS } from "./media.js";
 export { serveDetector, DETECTOR_SERVICE, LIVENESS_SERVICE, type ServeOptions, type DetectorHandle } from "./server.js";
 export { decodeImage, type DecodedImage, type DecodeImageOptions } from "./decode/image.js";
 export { decodeAudio, type DecodedAudio, type DecodeAudioOptions } from "./decode/audio.js";
+export {
+  decodeVideo,
+  DEFAULT_VIDEO_FRAMES,
+  type DecodedVideo,
+  type DecodeVideoOptions,
+  type VideoFrame,
+} from "./decode/video.js";
 export { sniffMedia, SNIFF_BYTES, type Sniffed, type SniffedMedia } from "./decode/sniff.js";
 export { runFfmpeg, type FfmpegRun } from "./decode/ffmpeg.js";
 export { readProvenance, sha256File } from "./provenance.js";
@@ -31,3 +38,5 @@ export {
 export { InferenceLimiter, type LimiterOptions } from "./limiter.js";
 export { log } from "./log.js";
 export { createDetectorClient, predictBytes, DEFAULT_CHUNK_BYTES, type PredictCall } from "./client.js";
+export { fetchWeights, readWeightsList, verifyWeights, weightsCache, ChecksumError, type WeightsFile, type FetchOptions } from "./weights.js";
+export * from "./faces/index.js";
