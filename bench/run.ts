@@ -1,6 +1,7 @@
 // `npm run bench`: the transport and runtime claims, as ratios measured in one run on this machine.
-//  1. gateway Detect vs calling the NPR detector directly (same 5 MiB JPEG, same grpc-js client)
-//  2. our streaming gateway vs the original DeepSafe's base64-JSON HTTP path (same NPR model behind both)
+//  1. gateway Detect vs calling the detector directly (same 5 MiB JPEG, same grpc-js client)
+//  2. our streaming gateway vs the original DeepSafe's base64-JSON HTTP path (same model behind both)
+//  Both twice: with a sink detector that does no inference (transport alone) and with NPR (end to end).
 //  3. NPR in onnxruntime-node vs the PyTorch reference, same thread count (services/npr/scripts/latency.ts)
 // Writes bench/results/latest.json. Options: --runs N (default 15).
 import { type ChildProcess, execFileSync, fork, spawnSync } from "node:child_process";
@@ -9,7 +10,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createDetectorClient, predictBytes } from "@deepsafe/sdk";
-import { freePort, loadRegistry, repoRoot, startMesh, withFreePorts } from "../deploy/local/mesh.js";
+import { ModelHealth } from "@deepsafe/proto/es/gateway";
+import type { DetectorConfig } from "../gateway/src/registry.js";
+import { type Mesh, freePort, loadRegistry, repoRoot, startMesh, withFreePorts } from "../deploy/local/mesh.js";
 import { prepareModels } from "../deploy/local/prepare-models.js";
 import { connectClient, detectGrpcJs, detectVia } from "../deploy/test/clients.js";
 
@@ -50,23 +53,14 @@ async function timeInterleaved(variants: Record<string, () => Promise<unknown>>)
 }
 
 const input = makeInput();
-const base = loadRegistry();
-const registry = await withFreePorts({ ...base, detectors: base.detectors.filter((d) => d.name === "npr") });
-prepareModels(registry);
-const mesh = await startMesh({ registry, output: "ignore" });
 const children: ChildProcess[] = [];
-try {
-  await mesh.waitReady();
-  const nprAddress = registry.detectors[0]!.address;
-  const gatewayAddress = mesh.gatewayUrl.replace("http://", "");
-  const direct = createDetectorClient(nprAddress);
-  const connect = connectClient(mesh.gatewayUrl, "connect");
 
+async function legacyPath(model: "npr" | "sink"): Promise<() => Promise<void>> {
   const modelPort = await freePort();
   const legacyPort = await freePort();
-  children.push(await forkReady("deepsafe-style/model-service.ts", { PORT: String(modelPort) }));
+  children.push(await forkReady("deepsafe-style/model-service.ts", { PORT: String(modelPort), MODEL: model }));
   children.push(await forkReady("deepsafe-style/gateway.ts", { PORT: String(legacyPort), MODEL_URLS: `http://127.0.0.1:${modelPort}/predict` }));
-  const legacy = async () => {
+  return async () => {
     const res = await fetch(`http://127.0.0.1:${legacyPort}/predict`, {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -75,45 +69,90 @@ try {
     if (!res.ok) throw new Error(`baseline failed: ${res.status}`);
     await res.json();
   };
+}
 
-  const header = { includeRandomWeights: true };
-  const ms = await timeInterleaved({
-    direct: () => predictBytes(direct, { header: {}, bytes: input }),
-    gatewayGrpc: () => detectGrpcJs(gatewayAddress, input, header),
-    gatewayConnect: () => detectVia(connect, input, header),
-    deepsafeStyle: legacy,
-  });
-  direct.close();
-
-  // 3. ORT vs PyTorch on the same weights and threads (the NPR service's own latency script).
-  const latency = spawnSync(process.execPath, ["--import", "tsx", "scripts/latency.ts", "--threads", "1,2", "--runs", "20"], {
-    cwd: join(repoRoot, "services/npr"),
-    encoding: "utf8",
-  });
-  const runtime = latency.stdout.trim();
-
-  const results = {
-    date: new Date().toISOString(),
-    inputBytes: input.length,
-    runs,
-    medianMs: ms,
-    ratios: {
+/** Direct call, our gateway over grpc-js and Connect, and the DeepSafe-style path, interleaved. */
+async function compare(mesh: Mesh, detector: DetectorConfig, legacy: () => Promise<void>) {
+  const direct = createDetectorClient(detector.address);
+  const connect = connectClient(mesh.gatewayUrl, "connect");
+  const gatewayAddress = mesh.gatewayUrl.replace("http://", "");
+  const header = { includeRandomWeights: true, models: [detector.name] };
+  try {
+    const ms = await timeInterleaved({
+      direct: () => predictBytes(direct, { header: {}, bytes: input }),
+      gatewayGrpc: () => detectGrpcJs(gatewayAddress, input, header),
+      gatewayConnect: () => detectVia(connect, input, header),
+      deepsafeStyle: legacy,
+    });
+    return {
+      medianMs: ms,
       gatewayOverDirect_grpcjs: ms.gatewayGrpc! / ms.direct!,
       gatewayOverDirect_connect: ms.gatewayConnect! / ms.direct!,
       deepsafeStyleOverGateway: ms.deepsafeStyle! / ms.gatewayGrpc!,
-    },
-    nprRuntime: runtime,
-  };
-  mkdirSync(join(repoRoot, "bench/results"), { recursive: true });
-  writeFileSync(join(repoRoot, "bench/results/latest.json"), `${JSON.stringify(results, null, 2)}\n`);
-  console.log(`input: ${(input.length / 2 ** 20).toFixed(2)} MiB JPEG, ${runs} runs each, medians:`);
-  for (const [k, v] of Object.entries(ms)) console.log(`  ${k.padEnd(16)} ${v.toFixed(1)} ms`);
-  console.log(`gateway / direct (grpc-js client):   ${results.ratios.gatewayOverDirect_grpcjs.toFixed(3)}x  (goal <= 1.2)`);
-  console.log(`gateway / direct (Connect client):   ${results.ratios.gatewayOverDirect_connect.toFixed(3)}x`);
-  console.log(`DeepSafe-style base64 JSON / ours:   ${results.ratios.deepsafeStyleOverGateway.toFixed(3)}x  (goal >= 1.5)`);
-  console.log(`NPR runtime (ORT vs PyTorch):\n${runtime}`);
-  console.log("wrote bench/results/latest.json");
+    };
+  } finally {
+    direct.close();
+  }
+}
+
+async function waitServing(mesh: Mesh, name: string): Promise<void> {
+  for (let i = 0; i < 240; i++) {
+    const res = await connectClient(mesh.gatewayUrl).listModels({}).catch(() => undefined);
+    if (res?.models.find((m) => m.name === name)?.health === ModelHealth.SERVING) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${name} never became ready`);
+}
+
+const base = loadRegistry();
+const results: Record<string, unknown> = { date: new Date().toISOString(), inputBytes: input.length, runs };
+try {
+  // Transport alone: a sink detector (started here, not by the mesh) behind our gateway.
+  const sinkRegistry = await withFreePorts({
+    ...base,
+    detectors: [{ ...base.detectors[0]!, name: "sink", package: "bench", media_type: "image", default: true, env: {} }],
+  });
+  const sink = sinkRegistry.detectors[0]!;
+  children.push(await forkReady("sink-detector.ts", { PORT: sink.address.split(":")[1]! }));
+  const sinkMesh = await startMesh({ registry: sinkRegistry, detectors: [], output: "ignore" });
+  try {
+    await waitServing(sinkMesh, "sink");
+    results.transport = await compare(sinkMesh, sink, await legacyPath("sink"));
+  } finally {
+    await sinkMesh.stop();
+  }
+
+  // End to end with NPR.
+  const nprRegistry = await withFreePorts({ ...base, detectors: base.detectors.filter((d) => d.name === "npr") });
+  await prepareModels(nprRegistry);
+  const nprMesh = await startMesh({ registry: nprRegistry, output: "ignore" });
+  try {
+    await nprMesh.waitReady();
+    results.npr = await compare(nprMesh, nprRegistry.detectors[0]!, await legacyPath("npr"));
+  } finally {
+    await nprMesh.stop();
+  }
 } finally {
   for (const child of children) child.kill("SIGTERM");
-  await mesh.stop();
 }
+
+// 3. ORT vs PyTorch on the same weights and threads (the NPR service's own latency script).
+const latency = spawnSync(process.execPath, ["--import", "tsx", "scripts/latency.ts", "--threads", "1,2", "--runs", "20"], {
+  cwd: join(repoRoot, "services/npr"),
+  encoding: "utf8",
+});
+results.nprRuntime = latency.stdout.trim();
+
+mkdirSync(join(repoRoot, "bench/results"), { recursive: true });
+writeFileSync(join(repoRoot, "bench/results/latest.json"), `${JSON.stringify(results, null, 2)}\n`);
+console.log(`input: ${(input.length / 2 ** 20).toFixed(2)} MiB JPEG, ${runs} runs per variant, medians in ms`);
+for (const section of ["transport", "npr"] as const) {
+  const r = results[section] as Awaited<ReturnType<typeof compare>>;
+  console.log(`\n${section === "transport" ? "transport alone (sink detector)" : "end to end (NPR)"}:`);
+  for (const [k, v] of Object.entries(r.medianMs)) console.log(`  ${k.padEnd(16)} ${v.toFixed(1)}`);
+  console.log(`  gateway / direct, grpc-js client:  ${r.gatewayOverDirect_grpcjs.toFixed(3)}x  (goal <= 1.2)`);
+  console.log(`  gateway / direct, Connect client:  ${r.gatewayOverDirect_connect.toFixed(3)}x`);
+  console.log(`  DeepSafe-style / ours:             ${r.deepsafeStyleOverGateway.toFixed(3)}x  (goal >= 1.5)`);
+}
+console.log(`\nNPR runtime (ORT vs PyTorch):\n${results.nprRuntime as string}`);
+console.log("wrote bench/results/latest.json");
