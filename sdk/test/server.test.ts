@@ -1,3 +1,4 @@
+import { createRequire } from "node:module";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import * as grpc from "@grpc/grpc-js";
@@ -8,6 +9,7 @@ import { Prediction, WeightsKind } from "@deepsafe/proto/grpc/common";
 import { createDetectorClient, predictBytes, serveDetector, DETECTOR_SERVICE, LIVENESS_SERVICE } from "../src/index.js";
 import { BrightnessModel } from "./brightness-model.js";
 
+const require = createRequire(import.meta.url);
 const healthProto = grpc.loadPackageDefinition(loadSync(healthProtoPath, { enums: String })) as any;
 
 function healthCheck(address: string, service: string): Promise<string> {
@@ -135,6 +137,25 @@ test("lazy load reports SERVING at once and loads on the first call", async () =
   await predictBytes(client, { header: {}, bytes: await png(10) });
   await predictBytes(client, { header: {}, bytes: await png(10) });
   assert.is(model.loads, 1);
+  client.close();
+  await handle.drain();
+});
+
+test("server reflection lists the detector and health services", async () => {
+  const handle = await serveDetector(new BrightnessModel(), { port: 0, metricsPort: -1, handleSignals: false });
+  const reflectionProto = require.resolve("@grpc/reflection/build/proto/grpc/reflection/v1/reflection.proto");
+  const pkg = grpc.loadPackageDefinition(loadSync(reflectionProto)) as any;
+  const client = new pkg.grpc.reflection.v1.ServerReflection(`127.0.0.1:${handle.port}`, grpc.credentials.createInsecure());
+  const services = await new Promise<string[]>((resolve, reject) => {
+    const call = client.ServerReflectionInfo();
+    call.on("data", (res: { listServicesResponse?: { service: Array<{ name: string }> } }) => {
+      resolve(res.listServicesResponse!.service.map((s) => s.name));
+      call.end();
+    });
+    call.on("error", reject);
+    call.write({ listServices: "" });
+  });
+  assert.ok(services.includes(DETECTOR_SERVICE), services.join(","));
   client.close();
   await handle.drain();
 });
