@@ -89,7 +89,9 @@ test("`npm run models -- pull aasist` downloads and converts with no mirror conf
     cwd: repoRoot,
     env: { ...env, DEEPSAFE_WEIGHTS_BASE_URL: baseUrl, DEEPSAFE_WEIGHTS_CACHE: cache, DEEPSAFE_MODELS_DIR: models },
     encoding: "utf8",
-  }).catch((err: { stdout: string; stderr: string }) => assert.unreachable(err.stdout + err.stderr));
+  }).catch((err: { stdout: string; stderr: string }) => {
+    throw new Error(`pull failed:\n${err.stdout}${err.stderr}`);
+  });
   assert.match(run.stdout, /ready: aasist/);
   const provenance = JSON.parse(readFileSync(join(models, "aasist/provenance.json"), "utf8")) as { kind: string; checkpointSha256: string };
   assert.is(provenance.kind, "official");

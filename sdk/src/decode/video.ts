@@ -193,6 +193,10 @@ export async function decodeVideo(bytes: Buffer, options: DecodeVideoOptions = {
   const started = Date.now();
   const remaining = () => Math.max(1, timeoutMs - (Date.now() - started));
 
+  const checkCancelled = () => {
+    if (options.signal?.aborted) throw new InvalidMediaError("decoding cancelled");
+  };
+  checkCancelled();
   const sniffed = sniffMedia(bytes.subarray(0, SNIFF_BYTES));
   if (!sniffed?.ffmpegFormat) {
     throw new InvalidMediaError(`not a supported video container${sniffed ? ` (${sniffed.mime})` : ""}`);
@@ -207,6 +211,7 @@ export async function decodeVideo(bytes: Buffer, options: DecodeVideoOptions = {
   const timesFile = join(dir, "times.txt");
   try {
     await writeFile(input, bytes);
+    checkCancelled();
 
     // --- probe: headers only
     const probe = JSON.parse(
@@ -232,6 +237,7 @@ export async function decodeVideo(bytes: Buffer, options: DecodeVideoOptions = {
     const frameCount = declaredFrames ?? (fps && durationSeconds ? Math.round(fps * durationSeconds) : 0);
 
     // --- one decoding pass
+    checkCancelled();
     const { width, height } = outputSize(sourceWidth, sourceHeight, maxSide);
     const frameBytes = width * height * 3;
     // Unknown duration (a single frame, or no timestamps at all): fall back to keeping frames in order.

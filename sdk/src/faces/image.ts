@@ -111,28 +111,29 @@ export function resizeArea(image: RgbImage, width: number, height: number): RgbI
   const xs = areaTaps(width, image.width);
   const ys = areaTaps(height, image.height);
   const out = new Uint8Array(width * height * 3);
-  const acc = new Float64Array(3);
   for (let y = 0; y < height; y++) {
     const wy = ys.weights[y]!;
     const y0 = ys.start[y]!;
     for (let x = 0; x < width; x++) {
       const wx = xs.weights[x]!;
       const x0 = xs.start[x]!;
-      acc.fill(0);
+      let r = 0;
+      let g = 0;
+      let b = 0;
       for (let j = 0; j < wy.length; j++) {
         const row = (y0 + j) * sw;
         for (let i = 0; i < wx.length; i++) {
           const w = wy[j]! * wx[i]!;
           const p = (row + x0 + i) * 3;
-          acc[0] += w * src[p]!;
-          acc[1] += w * src[p + 1]!;
-          acc[2] += w * src[p + 2]!;
+          r += w * src[p]!;
+          g += w * src[p + 1]!;
+          b += w * src[p + 2]!;
         }
       }
       const o = (y * width + x) * 3;
-      out[o] = toByte(acc[0]!);
-      out[o + 1] = toByte(acc[1]!);
-      out[o + 2] = toByte(acc[2]!);
+      out[o] = toByte(r);
+      out[o + 1] = toByte(g);
+      out[o + 2] = toByte(b);
     }
   }
   return { data: out, width, height };

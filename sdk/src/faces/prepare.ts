@@ -4,6 +4,7 @@
 // run time: services load modelDir("face-detector")/model.onnx through loadFaceDetector().
 //
 //   DEEPSAFE_WEIGHTS_MIRROR=/path/to/weights npm run prepare-face-detector -w @deepsafe/sdk [-- --force]
+// (the command line is prepare-cli.ts)
 import { copyFile, mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -111,19 +112,3 @@ export async function loadFaceDetector(
   const detector = await FaceDetector.load(join(dir, "model.onnx"), threads, options);
   return { detector, provenance };
 }
-
-async function main(): Promise<number> {
-  try {
-    const { dir, copied } = await prepareFaceDetector({ force: process.argv.includes("--force") });
-    console.log(copied ? `face detector: wrote ${dir}` : `face detector: ${dir} already holds the official YuNet graph (use --force to redo)`);
-    return 0;
-  } catch (err) {
-    console.error((err as Error).message);
-    return 1;
-  }
-}
-
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  process.exitCode = await main();
-}
-

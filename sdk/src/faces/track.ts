@@ -24,6 +24,12 @@ export interface TrackOptions {
   maxTracks?: number;
   /** Smallest IoU with a track's last box to continue it (default 0.3). */
   iouThreshold?: number;
+  /**
+   * When the IoU is below iouThreshold, still continue a track whose last box is about the same size
+   * (sides within a factor 1.5) and whose centre moved at most this fraction of its side (default 0.5):
+   * sampled frames can be far apart. 0 disables.
+   */
+  maxCentreShift?: number;
   /** Frames a track may go unseen and still continue (default 2). */
   maxGap?: number;
   /** Drop tracks seen in fewer frames (default 1). */
@@ -36,23 +42,35 @@ interface OpenTrack {
   lastFrame: number;
 }
 
-/** Greedy frame-to-frame association by IoU (best pairs first); unmatched faces start new tracks. */
+/** Greedy frame-to-frame association (best pairs first: overlap, then nearby same-size boxes); unmatched faces start new tracks. */
 export function trackFaces(framesDetections: Face[][], options: TrackOptions = {}): FaceTrack[] {
   const maxTracks = options.maxTracks ?? 3;
   const threshold = options.iouThreshold ?? 0.3;
   const maxGap = options.maxGap ?? 2;
   const minLength = options.minLength ?? 1;
+  const maxShift = options.maxCentreShift ?? 0.5;
+  /** > 1 for overlap matches (ranked by IoU), in (0, 1] for nearby same-size boxes, 0 for no match. */
+  const affinity = (a: Rect, b: Rect): number => {
+    const overlap = iou(a, b);
+    if (overlap >= threshold && overlap > 0) return 1 + overlap;
+    if (!(maxShift > 0)) return 0;
+    const sa = Math.max(a.width, a.height);
+    const sb = Math.max(b.width, b.height);
+    if (!(sa > 0 && sb > 0) || Math.max(sa, sb) / Math.min(sa, sb) > 1.5) return 0;
+    const shift = Math.hypot(a.x + a.width / 2 - b.x - b.width / 2, a.y + a.height / 2 - b.y - b.height / 2) / ((sa + sb) / 2);
+    return shift <= maxShift ? 1 - shift / maxShift / 2 : 0;
+  };
   const all: OpenTrack[] = [];
   framesDetections.forEach((faces, frame) => {
     const live = all.filter((t) => frame - t.lastFrame - 1 <= maxGap);
-    const pairs: { t: OpenTrack; f: number; overlap: number }[] = [];
+    const pairs: { t: OpenTrack; f: number; score: number }[] = [];
     for (const t of live) {
       faces.forEach((face, f) => {
-        const overlap = iou(t.last, face.box);
-        if (overlap >= threshold && overlap > 0) pairs.push({ t, f, overlap });
+        const score = affinity(t.last, face.box);
+        if (score > 0) pairs.push({ t, f, score });
       });
     }
-    pairs.sort((a, b) => b.overlap - a.overlap);
+    pairs.sort((a, b) => b.score - a.score);
     const usedTracks = new Set<OpenTrack>();
     const usedFaces = new Set<number>();
     for (const { t, f } of pairs) {

@@ -1,0 +1,165 @@
+// RawGAT-ST audio anti-spoofing detector (Tak et al., ASVspoof 2021 workshop) on onnxruntime-node.
+import {
+  AudioModel,
+  abstain,
+  makeResult,
+  type DecodedAudio,
+  type LoadContext,
+  type ModelCard,
+  type ModelResult,
+  type PredictContext,
+  type Provenance,
+  type Segment,
+} from "@deepsafe/sdk";
+import { createRawGatSession, readModelDir, UPSTREAM_COMMIT, UPSTREAM_REPO, VARIANTS, type RawGatSession, type RawGatVariant } from "./onnx.js";
+import {
+  DEFAULT_HOP_SAMPLES,
+  DEFAULT_MAX_WINDOWS,
+  DEFAULT_MIN_SECONDS,
+  DEFAULT_SILENCE_PEAK,
+  SAMPLE_RATE,
+  WINDOW_SAMPLES,
+  logOdds,
+  scoreClip,
+  unscorableReason,
+  type TooManyWindows,
+} from "./windows.js";
+
+export interface RawGatOptions {
+  /** Samples between window starts (default 32,300 = 50 % overlap). */
+  hopSamples?: number;
+  /** Most windows per clip (default 32); see onTooMany. */
+  maxWindows?: number;
+  /** Past maxWindows: spread the windows evenly over the clip (default) or reject the clip. */
+  onTooMany?: TooManyWindows;
+  /** Shorter clips abstain (default 0.5 s). */
+  minSeconds?: number;
+  /** Clips whose peak |sample| is at or below this abstain as silent (default 1e-3, −60 dBFS). */
+  silencePeak?: number;
+}
+
+const FUSION: Record<RawGatVariant, string> = {
+  mul: "element-wise product",
+  add: "element-wise sum",
+  cat: "concatenation",
+};
+
+function cardFor(variant: RawGatVariant): ModelCard {
+  return {
+    name: VARIANTS[variant].modelName,
+    version: UPSTREAM_COMMIT.slice(0, 7),
+    description:
+      `RawGAT-ST-${variant}: raw-waveform audio anti-spoofing with spectral and temporal graph attention, ` +
+      `the two graphs fused by ${FUSION[variant]} (0.44M parameters); official ${UPSTREAM_REPO}@${UPSTREAM_COMMIT} ` +
+      "weights trained on ASVspoof 2019 LA. Whole clips are scored in overlapping ~4 s windows.",
+    paper:
+      "H. Tak, J.-w. Jung, J. Patino, M. Kamble, M. Todisco, N. Evans, " +
+      '"End-to-end spectro-temporal graph attention networks for speaker verification anti-spoofing and speech deepfake detection", ' +
+      "Proc. ASVspoof 2021 Workshop, arXiv:2107.12710",
+    license: "MIT (Copyright 2021 EURECOM Audio Security and Privacy Group)",
+    defaultThreshold: 0.5,
+    preprocessing:
+      "ffmpeg → mono 16 kHz float32, no normalisation; windows of 64,600 samples (4.0375 s), hop 32,300, " +
+      "last window aligned to the clip end; clips under 64,600 samples repeat-padded (tiled); " +
+      "P(fake) per window = softmax(logits)[spoof]; clip score = mean of window P(fake)",
+    tensors: [
+      { name: "waveform", datatype: "FP32", shape: [1, WINDOW_SAMPLES] },
+      { name: "logits", datatype: "FP32", shape: [1, 2] },
+    ],
+    mimeTypes: [
+      "audio/wav",
+      "audio/mpeg",
+      "audio/aac",
+      "audio/flac",
+      "audio/ogg",
+      "audio/mp4",
+      "video/mp4",
+      "video/quicktime",
+      "video/webm",
+      "video/x-matroska",
+      "video/x-msvideo",
+    ],
+  };
+}
+
+export class RawGatStModel extends AudioModel {
+  readonly card: ModelCard;
+  private session: RawGatSession | undefined;
+
+  constructor(
+    readonly variant: RawGatVariant = "mul",
+    private readonly options: RawGatOptions = {},
+  ) {
+    super();
+    this.card = cardFor(variant);
+  }
+
+  async load(ctx: LoadContext): Promise<Provenance> {
+    const { onnxPath, provenance } = await readModelDir(ctx.modelDir, this.variant);
+    const session = await createRawGatSession(onnxPath, ctx.intraOpThreads);
+    await this.session?.release();
+    this.session = session;
+    return {
+      kind: provenance.kind,
+      source: provenance.source,
+      checkpointSha256: provenance.checkpointSha256,
+      onnxSha256: provenance.onnxSha256,
+      license: provenance.license,
+      description: provenance.description,
+    };
+  }
+
+  override async warmup(): Promise<void> {
+    const window = new Float32Array(WINDOW_SAMPLES);
+    for (let i = 0; i < window.length; i++) window[i] = 0.1 * Math.sin((2 * Math.PI * 440 * i) / SAMPLE_RATE);
+    await this.requireSession().infer(window);
+  }
+
+  async predict(input: DecodedAudio, ctx: PredictContext): Promise<ModelResult> {
+    const reason = unscorableReason(input.samples, input.sampleRate, {
+      minSeconds: this.options.minSeconds ?? DEFAULT_MIN_SECONDS,
+      silencePeak: this.options.silencePeak ?? DEFAULT_SILENCE_PEAK,
+    });
+    if (reason !== undefined) return abstain(reason, ctx.threshold);
+
+    const session = this.requireSession();
+    const hopSamples = this.options.hopSamples ?? DEFAULT_HOP_SAMPLES;
+    const clip = await scoreClip(input.samples, session.infer, {
+      hopSamples,
+      maxWindows: this.options.maxWindows ?? DEFAULT_MAX_WINDOWS,
+      onTooMany: this.options.onTooMany ?? "subsample",
+      signal: ctx.signal,
+    });
+    const segments: Segment[] = clip.windows.map((w) => ({
+      kind: "window",
+      index: w.index,
+      probabilityFake: w.probabilityFake,
+      startSeconds: w.startSeconds,
+      endSeconds: w.endSeconds,
+    }));
+    const top = clip.windows.reduce((a, b) => (b.probabilityFake > a.probabilityFake ? b : a));
+    const notes = [
+      `mean P(fake) of ${clip.windows.length} window${clip.windows.length === 1 ? "" : "s"}`,
+      `highest ${top.probabilityFake.toFixed(4)} at ${top.startSeconds.toFixed(2)}–${top.endSeconds.toFixed(2)} s`,
+    ];
+    if (clip.plan.padded) notes.push(`clip shorter than ${WINDOW_SAMPLES} samples, repeat-padded`);
+    if (clip.plan.subsampled) {
+      notes.push(`${clip.plan.regularCount} windows needed at hop ${hopSamples}; ${clip.windows.length} spread evenly instead`);
+    }
+    return makeResult(clip.probabilityFake, ctx.threshold, {
+      logit: logOdds(clip.probabilityFake),
+      segments,
+      note: notes.join("; "),
+    });
+  }
+
+  override async dispose(): Promise<void> {
+    await this.session?.release();
+    this.session = undefined;
+  }
+
+  private requireSession(): RawGatSession {
+    if (!this.session) throw new Error(`${this.card.name} is not loaded`);
+    return this.session;
+  }
+}
