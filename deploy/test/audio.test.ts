@@ -1,5 +1,6 @@
-// Audio end to end over real processes: both AASIST variants on their official weights, each its own
-// process, real ffmpeg-encoded speech through the gateway.
+// Audio end to end over real processes: every audio detector of the registry (AASIST, AASIST-L,
+// RawGAT-ST, LFCC-LCNN) on its official weights, each its own process, real ffmpeg-encoded speech
+// through the gateway.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { existsSync } from "node:fs";
@@ -15,13 +16,16 @@ import { emptyWav, silentVideo, speech } from "./media.js";
 const mirror = process.env.DEEPSAFE_WEIGHTS_MIRROR;
 const haveWeights = mirror !== undefined && existsSync(join(mirror, "aasist", "AASIST.pth"));
 let mesh: Mesh;
+let audioModels: string[] = [];
 
 test.before(async () => {
   if (!haveWeights) return;
   const base = loadRegistry();
-  const registry = await withFreePorts({ ...base, detectors: base.detectors.filter((d) => d.media_type === "audio") });
+  const registry = await withFreePorts({ ...base, detectors: base.detectors.filter((d) => d.media_type === "audio" && d.enabled) });
+  audioModels = registry.detectors.map((d) => d.name).sort();
+  assert.ok(audioModels.length >= 3, "three independent audio detectors are configured");
   const { ready, unavailable } = await prepareModels(registry);
-  assert.equal(ready.sort(), ["aasist", "aasist-l"], JSON.stringify([...unavailable]));
+  assert.equal(ready.sort(), audioModels, JSON.stringify([...unavailable]));
   mesh = await startMesh({ registry, output: "ignore" });
   await mesh.waitReady(120_000);
 });
@@ -42,13 +46,13 @@ async function expectCode(promise: Promise<unknown>, code: Code, pattern?: RegEx
   assert.unreachable(`expected ${Code[code]}`);
 }
 
-test("speech in WAV and MP3: both official AASIST variants score every window and vote", async () => {
+test("speech in WAV and MP3: every official audio detector scores its windows and votes", async () => {
   if (!haveWeights) return console.log("skipped: DEEPSAFE_WEIGHTS_MIRROR has no aasist/AASIST.pth");
   const client = connectClient(mesh.gatewayUrl);
   for (const ext of ["wav", "mp3"] as const) {
-    const res = await detectVia(client, speech(ext), { fileName: `speech.${ext}`, ensembleMethod: EnsembleMethod.AVERAGE });
+    const res = await detectVia(client, speech(ext), { fileName: `speech.${ext}`, ensembleMethod: EnsembleMethod.AVERAGE, models: audioModels });
     assert.is(res.mediaType, MediaType.AUDIO);
-    assert.equal(res.modelResults.map((r) => r.model).sort(), ["aasist", "aasist-l"]);
+    assert.equal(res.modelResults.map((r) => r.model).sort(), audioModels);
     for (const r of res.modelResults) {
       assert.is(r.errorCode, "", r.errorMessage);
       assert.is(r.weightsKind, WeightsKind.OFFICIAL);
@@ -61,7 +65,7 @@ test("speech in WAV and MP3: both official AASIST variants score every window an
         assert.ok(s.endSeconds > s.startSeconds);
       }
     }
-    const mean = res.modelResults.reduce((sum, r) => sum + r.prediction!.probabilityFake, 0) / 2;
+    const mean = res.modelResults.reduce((sum, r) => sum + r.prediction!.probabilityFake, 0) / res.modelResults.length;
     assert.ok(Math.abs(res.ensembleScore! - mean) < 1e-12);
     assert.ok(res.verdict === Verdict.FAKE || res.verdict === Verdict.REAL || res.ensembleScore === 0.5);
   }
@@ -70,7 +74,7 @@ test("speech in WAV and MP3: both official AASIST variants score every window an
 test("empty audio abstains (undetermined), a video without audio is INVALID_ARGUMENT", async () => {
   if (!haveWeights) return console.log("skipped: DEEPSAFE_WEIGHTS_MIRROR has no aasist/AASIST.pth");
   const client = connectClient(mesh.gatewayUrl);
-  const empty = await detectVia(client, emptyWav(), { mediaType: MediaType.AUDIO });
+  const empty = await detectVia(client, emptyWav(), { mediaType: MediaType.AUDIO, models: audioModels });
   assert.is(empty.verdict, Verdict.UNDETERMINED);
   for (const r of empty.modelResults) assert.is(r.prediction?.prediction, Prediction.UNDETERMINED);
   await expectCode(detectVia(client, silentVideo(), { mediaType: MediaType.AUDIO }), Code.InvalidArgument, /audio/i);
