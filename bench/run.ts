@@ -124,7 +124,7 @@ try {
 
   // End to end with NPR.
   const nprRegistry = await withFreePorts({ ...base, detectors: base.detectors.filter((d) => d.name === "npr") });
-  await prepareModels(nprRegistry);
+  await prepareModels(nprRegistry, { allowRandomWeights: true });
   const nprMesh = await startMesh({ registry: nprRegistry, output: "ignore" });
   try {
     await nprMesh.waitReady();

@@ -4,7 +4,7 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { fetchWeights, readWeightsList } from "@deepsafe/sdk";
+import { fetchWeights, modelDir, readWeightsList } from "@deepsafe/sdk";
 import type { DetectorConfig, Registry } from "../../gateway/src/registry.js";
 import { servicePackages } from "./mesh.js";
 
@@ -43,8 +43,31 @@ export async function preparePackage(dir: string, progress = false): Promise<Pac
   return { ok: false, why: fetchError ? `official weights not available (${fetchError})` : `\`npm run prepare-model -w ${pkg.name}\` failed` };
 }
 
-/** Prepare the given detectors (default: every enabled one); each package is prepared once. */
-export async function prepareModels(registry: Registry, names?: string[], progress = false): Promise<Preparation> {
+export interface PrepareOptions {
+  /** Detector names (default: every enabled one). */
+  names?: string[];
+  /** Download progress bars. */
+  progress?: boolean;
+  /**
+   * Let detectors run random-weight test fixtures (tests do). Off by default: a detector without real
+   * weights is listed as unavailable rather than run, so the default mesh only ever runs real models.
+   */
+  allowRandomWeights?: boolean;
+}
+
+/** The kind recorded in a converted model's provenance.json, if any. */
+function weightsKind(name: string): string | undefined {
+  try {
+    return (JSON.parse(readFileSync(join(modelDir(name), "provenance.json"), "utf8")) as { kind?: string }).kind;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Prepare detectors; each package is prepared once. */
+export async function prepareModels(registry: Registry, options: PrepareOptions = {}): Promise<Preparation> {
+  const { names, progress = false } = options;
+  const allowRandom = options.allowRandomWeights ?? process.env.DEEPSAFE_ALLOW_RANDOM_WEIGHTS === "1";
   const packages = servicePackages();
   const ready: string[] = [];
   const unavailable = new Map<string, string>();
@@ -64,8 +87,10 @@ export async function prepareModels(registry: Registry, names?: string[], progre
     }
     if (!done.has(dir)) done.set(dir, await preparePackage(dir, progress));
     const result = done.get(dir)!;
-    if (result.ok) ready.push(detector.name);
-    else unavailable.set(detector.name, result.why ?? "weights could not be prepared");
+    if (!result.ok) unavailable.set(detector.name, result.why ?? "weights could not be prepared");
+    else if (!allowRandom && weightsKind(detector.name) === "random-fixture") {
+      unavailable.set(detector.name, "only random test weights are available (its official checkpoint could not be had; see `npm run models -- pull " + detector.name + "`)");
+    } else ready.push(detector.name);
   }
   return { ready, unavailable };
 }

@@ -3,7 +3,7 @@ import { loadRegistry, startMesh } from "./mesh.js";
 import { prepareModels } from "./prepare-models.js";
 
 const registry = loadRegistry();
-const { ready, unavailable } = await prepareModels(registry, undefined, true);
+const { ready, unavailable } = await prepareModels(registry, { progress: true });
 for (const [name, why] of unavailable) console.log(`! ${name} will not run: ${why}`);
 
 const mesh = await startMesh({ registry, detectors: ready });

@@ -18,7 +18,7 @@ const png = photoPng();
 test.before(async () => {
   const base = loadRegistry();
   const registry = await withFreePorts({ ...base, detectors: base.detectors.filter((d) => d.name === "npr") });
-  const { ready, unavailable } = await prepareModels(registry);
+  const { ready, unavailable } = await prepareModels(registry, { allowRandomWeights: true });
   assert.equal(ready, ["npr"], JSON.stringify([...unavailable]));
   mesh = await startMesh({ registry, output: "ignore" });
   await mesh.waitReady(90_000);
