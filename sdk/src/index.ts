@@ -23,6 +23,29 @@ export {
   type DecodeVideoOptions,
   type VideoFrame,
 } from "./decode/video.js";
+export {
+  planWindows,
+  extractWindow,
+  probabilityFakeFromLogits,
+  logOdds,
+  aggregateProbabilities,
+  unscorableReason,
+  scoreClip,
+  TooManyWindowsError,
+  AUDIO_SAMPLE_RATE,
+  DEFAULT_WINDOW_SAMPLES,
+  DEFAULT_HOP_SAMPLES,
+  DEFAULT_MAX_WINDOWS,
+  DEFAULT_MIN_SECONDS,
+  DEFAULT_SILENCE_PEAK,
+  type TooManyWindows,
+  type WindowOptions,
+  type WindowPlan,
+  type UnscorableOptions,
+  type WindowScore,
+  type ClipScore,
+  type WindowInference,
+} from "./audio/windows.js";
 export { sniffMedia, SNIFF_BYTES, type Sniffed, type SniffedMedia } from "./decode/sniff.js";
 export { runFfmpeg, type FfmpegRun } from "./decode/ffmpeg.js";
 export { readProvenance, sha256File } from "./provenance.js";

@@ -14,17 +14,21 @@ Two behaviours of the released model are reproduced on purpose (the weights were
     its result is discarded: conv1 reads the block input directly. bn1 is therefore loaded but unused.
   * The sinc front end is a fixed mel-spaced band-pass filterbank computed in code (not a parameter,
     not in the state_dict). Its taps are computed with the same float32/float64 steps as upstream so
-    that the filters are bit-identical.
+    that the filters are bit-identical (sdk/python/sincconv.py, shared with RawGAT-ST).
 """
 from __future__ import annotations
 
-import math
-from typing import Dict, List, Sequence, Tuple
+import os
+import sys
+from typing import Dict, Sequence, Tuple
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+# Shared pieces (sdk/python): the sinc front end, identical in our AASIST and RawGAT-ST references.
+sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "sdk", "python")))
+from sincconv import SincFilterbank  # noqa: E402
 
 SAMPLE_RATE = 16000
 NB_SAMP = 64600  # ~4.04 s: the only input length the exported graph supports
@@ -46,56 +50,6 @@ CONFIGS: Dict[str, dict] = {
         "temperatures": [2.0, 2.0, 100.0, 100.0],
     },
 }
-
-
-# --------------------------------------------------------------------------------------------
-# Front end: fixed sinc band-pass filterbank
-
-
-def _hz_to_mel(hz):
-    return 2595.0 * np.log10(1.0 + hz / 700.0)
-
-
-def _mel_to_hz(mel):
-    return 700.0 * (10.0 ** (mel / 2595.0) - 1.0)
-
-
-def sinc_filterbank(n_filters: int, kernel_size: int, sample_rate: int = SAMPLE_RATE) -> torch.Tensor:
-    """(n_filters, 1, K) float32 Hamming-windowed ideal band-pass filters, K forced odd.
-
-    Band edges are equally spaced on the mel scale between the mel values of a 512-point FFT's
-    lowest and highest bins (0 Hz and Nyquist). Each filter is the difference of two ideal low-pass
-    sinc responses. Precision follows the upstream computation: taps and sinc in float32, band edges
-    in float64, products rounded to float32.
-    """
-    k = kernel_size + 1 if kernel_size % 2 == 0 else kernel_size
-    half = (k - 1) / 2
-    taps = torch.arange(-half, half + 1)  # float32, symmetric around 0
-    fft_bins = (sample_rate // 2) * np.linspace(0.0, 1.0, 512 // 2 + 1)
-    mels = _hz_to_mel(fft_bins)
-    edges_hz = _mel_to_hz(np.linspace(mels.min(), mels.max(), n_filters + 1))
-    window = torch.from_numpy(np.hamming(k).astype(np.float32))
-
-    def lowpass(cutoff: np.float64) -> np.ndarray:
-        # (2 fc / fs) * sinc(2 fc t / fs), evaluated in float32 like the reference implementation
-        arg = (taps * float(2.0 * cutoff) / sample_rate).numpy()
-        return np.float32(2.0 * cutoff / sample_rate) * np.sinc(arg)
-
-    bank = torch.zeros(n_filters, k)
-    for i in range(n_filters):
-        band = lowpass(edges_hz[i + 1]) - lowpass(edges_hz[i])
-        bank[i] = window * torch.from_numpy(band.astype(np.float32))
-    return bank.unsqueeze(1)
-
-
-class SincFrontEnd(nn.Module):
-    def __init__(self, n_filters: int, kernel_size: int):
-        super().__init__()
-        # A buffer that is not saved: the checkpoints do not carry it.
-        self.register_buffer("filters", sinc_filterbank(n_filters, kernel_size), persistent=False)
-
-    def forward(self, wave: torch.Tensor) -> torch.Tensor:  # (B, T) -> (B, F, T - K + 1)
-        return F.conv1d(wave.unsqueeze(1), self.filters)
 
 
 # --------------------------------------------------------------------------------------------
@@ -241,7 +195,7 @@ class AASIST(nn.Module):
         temps = config["temperatures"]
         last = filts[-1][-1]
 
-        self.conv_time = SincFrontEnd(filts[0], config["first_conv"])
+        self.conv_time = SincFilterbank(filts[0], config["first_conv"], SAMPLE_RATE)  # (B, T) -> (B, 70, T - 128)
         self.first_bn = nn.BatchNorm2d(1)
         block_channels = [filts[1], filts[2], filts[3], filts[4], filts[4], filts[4]]
         # nested Sequentials only to reproduce the checkpoint's key names (encoder.<i>.0.*)
@@ -318,11 +272,3 @@ def load_official(variant: str, checkpoint: str) -> AASIST:
     state = torch.load(checkpoint, map_location="cpu", weights_only=True)
     model.load_state_dict(state, strict=True)
     return model.eval()
-
-
-def repeat_pad(x: np.ndarray, length: int = NB_SAMP) -> np.ndarray:
-    """Upstream evaluation padding: tile a short clip until it is `length` long; crop longer ones."""
-    if x.shape[0] >= length:
-        return x[:length]
-    reps = length // x.shape[0] + 1
-    return np.tile(x, reps)[:length]

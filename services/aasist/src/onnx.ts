@@ -1,10 +1,16 @@
 // onnxruntime-node session for an exported AASIST graph (python/export.py) and its provenance.json.
-// No SDK dependency, so tests can use it directly.
+// No runtime SDK dependency (types only), so tests can use it directly.
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
-import { WINDOW_SAMPLES, type WindowInference } from "./windows.js";
+import type { WindowInference } from "@deepsafe/sdk";
+
+/**
+ * Input length of the published AASIST / AASIST-L models (upstream nb_samp): ~4.04 s at 16 kHz, the only
+ * length the exported graph takes; whole clips are scored in windows of it (scoreClip, @deepsafe/sdk).
+ */
+export const WINDOW_SAMPLES = 64_600;
 
 export type AasistVariant = "AASIST" | "AASIST-L";
 

@@ -6,9 +6,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { decodeAudio } from "@deepsafe/sdk";
+import { decodeAudio, planWindows, scoreClip } from "@deepsafe/sdk";
 import { createAasistSession, readModelDir, VARIANTS, type AasistVariant } from "../src/onnx.js";
-import { planWindows, scoreClip } from "../src/windows.js";
 import {
   aasistWeightsDir,
   exportModel,

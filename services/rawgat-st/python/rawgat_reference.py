@@ -21,16 +21,22 @@ Behaviours of the released model reproduced on purpose (the weights were trained
   * Graph pooling keeps max(2, int(N * ratio)) nodes, IN DESCENDING ORDER OF SCORE, and the next
     linear layers (proj1, proj2, proj_node) mix the kept nodes by position, so node order matters.
   * The sinc front end is a fixed mel-spaced band-pass filterbank computed in code (not a parameter,
-    not in the state_dict), with the same float32/float64 steps as upstream (bit-identical taps).
+    not in the state_dict), with the same float32/float64 steps as upstream (bit-identical taps;
+    sdk/python/sincconv.py, shared with AASIST).
 """
 from __future__ import annotations
 
+import os
+import sys
 from typing import Dict
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+# Shared pieces (sdk/python): the sinc front end, identical in our AASIST and RawGAT-ST references.
+sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "sdk", "python")))
+from sincconv import SincFilterbank  # noqa: E402
 
 SAMPLE_RATE = 16000
 NB_SAMP = 64600  # model_config nb_samp; the only input length the exported graph supports
@@ -43,57 +49,6 @@ ENCODER_CHANNELS = [(32, 32), (32, 32), (32, 64), (64, 64), (64, 64), (64, 64)]
 VARIANTS = ("mul", "add", "cat")
 # (GAT_layer3 in, GAT_layer3 out) per variant; cat stacks the two 32-dim graphs into 64 features.
 GAT3_DIMS: Dict[str, tuple] = {"mul": (32, 16), "add": (32, 16), "cat": (64, 32)}
-
-
-# --------------------------------------------------------------------------------------------
-# Front end: fixed sinc band-pass filterbank
-
-
-def _to_mel(hz):
-    return 2595 * np.log10(1 + hz / 700)
-
-
-def _to_hz(mel):
-    return 700 * (10 ** (mel / 2595) - 1)
-
-
-def sinc_filters(n_filters: int = N_SINC, kernel_size: int = FIRST_CONV, sample_rate: int = SAMPLE_RATE) -> torch.Tensor:
-    """(n_filters, 1, K) float32 Hamming-windowed ideal band-pass filters (K forced odd).
-
-    Band edges: n_filters + 1 points equally spaced on the mel scale between the mel values of the
-    lowest and highest bins of a 512-point FFT (0 Hz and Nyquist). Filter i is the difference of two
-    ideal low-pass responses (2 f / fs) sinc(2 f t / fs) at edges i+1 and i, times a Hamming window.
-    Precision as upstream: tap positions and sinc arguments in float32 (torch), band edges in
-    float64, the band-pass response and the window product in float32.
-    """
-    k = kernel_size + 1 if kernel_size % 2 == 0 else kernel_size
-    half = (k - 1) / 2
-    taps = torch.arange(-half, half + 1)  # float32
-    bins = int(sample_rate / 2) * np.linspace(0, 1, 512 // 2 + 1)
-    mel = _to_mel(bins)
-    edges = _to_hz(np.linspace(np.min(mel), np.max(mel), n_filters + 1))  # float64, Hz
-    hamming = torch.from_numpy(np.hamming(k).astype(np.float32))
-
-    def lowpass(cutoff: np.float64) -> np.ndarray:
-        # a float64 scalar times a float32 tensor stays float32 in torch; np.sinc keeps float32
-        arg = (taps * float(2 * cutoff) / sample_rate).numpy()
-        return np.float32(2 * cutoff / sample_rate) * np.sinc(arg)
-
-    bank = torch.zeros(n_filters, k)
-    for i in range(n_filters):
-        ideal = lowpass(edges[i + 1]) - lowpass(edges[i])
-        bank[i] = hamming * torch.from_numpy(ideal.astype(np.float32))
-    return bank.unsqueeze(1)
-
-
-class SincFilterbank(nn.Module):
-    def __init__(self):
-        super().__init__()
-        # not persistent: the checkpoints do not hold it
-        self.register_buffer("filters", sinc_filters(), persistent=False)
-
-    def forward(self, wave: torch.Tensor) -> torch.Tensor:  # (B, T) -> (B, 70, T - 128)
-        return F.conv1d(wave.unsqueeze(1), self.filters)
 
 
 # --------------------------------------------------------------------------------------------
@@ -186,7 +141,7 @@ class RawGATST(nn.Module):
         if variant not in VARIANTS:
             raise ValueError(f"unknown RawGAT-ST variant {variant!r}; expected one of {VARIANTS}")
         self.variant = variant
-        self.conv_time = SincFilterbank()
+        self.conv_time = SincFilterbank(N_SINC, FIRST_CONV, SAMPLE_RATE)  # (B, T) -> (B, 70, T - 128)
         self.first_bn = nn.BatchNorm2d(1)
         # nested Sequentials only to reproduce the checkpoint key names (encoder1.<i>.0.*)
         self.encoder1 = nn.Sequential(
@@ -247,11 +202,3 @@ def load_official(variant: str, checkpoint: str) -> RawGATST:
     state = torch.load(checkpoint, map_location="cpu", weights_only=True)
     model.load_state_dict(state, strict=True)
     return model.eval()
-
-
-def repeat_pad(x: np.ndarray, length: int = NB_SAMP) -> np.ndarray:
-    """Upstream evaluation padding (main.py pad): tile a short clip to `length`; crop longer ones."""
-    if x.shape[0] >= length:
-        return x[:length]
-    reps = length // x.shape[0] + 1
-    return np.tile(x, reps)[:length]

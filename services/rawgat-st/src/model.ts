@@ -1,8 +1,16 @@
 // RawGAT-ST audio anti-spoofing detector (Tak et al., ASVspoof 2021 workshop) on onnxruntime-node.
 import {
+  AUDIO_SAMPLE_RATE,
   AudioModel,
+  DEFAULT_HOP_SAMPLES,
+  DEFAULT_MAX_WINDOWS,
+  DEFAULT_MIN_SECONDS,
+  DEFAULT_SILENCE_PEAK,
   abstain,
+  logOdds,
   makeResult,
+  scoreClip,
+  unscorableReason,
   type DecodedAudio,
   type LoadContext,
   type ModelCard,
@@ -10,20 +18,9 @@ import {
   type PredictContext,
   type Provenance,
   type Segment,
-} from "@deepsafe/sdk";
-import { createRawGatSession, readModelDir, UPSTREAM_COMMIT, UPSTREAM_REPO, VARIANTS, type RawGatSession, type RawGatVariant } from "./onnx.js";
-import {
-  DEFAULT_HOP_SAMPLES,
-  DEFAULT_MAX_WINDOWS,
-  DEFAULT_MIN_SECONDS,
-  DEFAULT_SILENCE_PEAK,
-  SAMPLE_RATE,
-  WINDOW_SAMPLES,
-  logOdds,
-  scoreClip,
-  unscorableReason,
   type TooManyWindows,
-} from "./windows.js";
+} from "@deepsafe/sdk";
+import { createRawGatSession, readModelDir, UPSTREAM_COMMIT, UPSTREAM_REPO, VARIANTS, WINDOW_SAMPLES, type RawGatSession, type RawGatVariant } from "./onnx.js";
 
 export interface RawGatOptions {
   /** Samples between window starts (default 32,300 = 50 % overlap). */
@@ -111,7 +108,7 @@ export class RawGatStModel extends AudioModel {
 
   override async warmup(): Promise<void> {
     const window = new Float32Array(WINDOW_SAMPLES);
-    for (let i = 0; i < window.length; i++) window[i] = 0.1 * Math.sin((2 * Math.PI * 440 * i) / SAMPLE_RATE);
+    for (let i = 0; i < window.length; i++) window[i] = 0.1 * Math.sin((2 * Math.PI * 440 * i) / AUDIO_SAMPLE_RATE);
     await this.requireSession().infer(window);
   }
 
@@ -119,12 +116,14 @@ export class RawGatStModel extends AudioModel {
     const reason = unscorableReason(input.samples, input.sampleRate, {
       minSeconds: this.options.minSeconds ?? DEFAULT_MIN_SECONDS,
       silencePeak: this.options.silencePeak ?? DEFAULT_SILENCE_PEAK,
+      modelName: `RawGAT-ST-${this.variant}`,
     });
     if (reason !== undefined) return abstain(reason, ctx.threshold);
 
     const session = this.requireSession();
     const hopSamples = this.options.hopSamples ?? DEFAULT_HOP_SAMPLES;
     const clip = await scoreClip(input.samples, session.infer, {
+      windowSamples: WINDOW_SAMPLES,
       hopSamples,
       maxWindows: this.options.maxWindows ?? DEFAULT_MAX_WINDOWS,
       onTooMany: this.options.onTooMany ?? "subsample",

@@ -1,10 +1,16 @@
 // onnxruntime-node session for an exported RawGAT-ST graph (python/export.py) and its provenance.json.
-// No SDK dependency, so tests can use it directly.
+// No runtime SDK dependency (types only), so tests can use it directly.
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
-import { WINDOW_SAMPLES, type WindowInference } from "./windows.js";
+import type { WindowInference } from "@deepsafe/sdk";
+
+/**
+ * Input length of the published RawGAT-ST models (upstream model_config nb_samp): ~4.04 s at 16 kHz, the only
+ * length the exported graph takes; whole clips are scored in windows of it (scoreClip, @deepsafe/sdk).
+ */
+export const WINDOW_SAMPLES = 64_600;
 
 /** How the spectral and temporal graphs are fused: product (upstream model.py, default), sum or concatenation. */
 export type RawGatVariant = "mul" | "add" | "cat";

@@ -7,9 +7,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { decodeAudio } from "@deepsafe/sdk";
+import { decodeAudio, planWindows, scoreClip } from "@deepsafe/sdk";
 import { createRawGatSession, readModelDir, VARIANTS, type RawGatVariant } from "../src/onnx.js";
-import { planWindows, scoreClip } from "../src/windows.js";
 import {
   exportModel,
   ffmpegDecode,
