@@ -2,11 +2,7 @@
 // our PyTorch reference (sdk/python/yunet_reference.py, official yunet_n.pth), and the crop/resize/
 // tracking helpers.
 //
-// Real photos: scikit-image's sample data as Debian ships it (python3-skimage): astronaut.png (Eileen
-// Collins, NASA, public domain), camera.png (the cameraman), coffee.png (a cup, no face). Found at
-// $DEEPSAFE_TEST_PHOTOS, in an installed python3-skimage, or in <repo>/.deepsafe/test-media/skimage,
-// which this test fills with `apt-get download python3-skimage` when it can (only those PNGs are
-// extracted; nothing is installed). Weights: $DEEPSAFE_WEIGHTS_MIRROR/yunet/ (skipped, with the
+// Real photos: see sdk/src/testing/photos.ts. Weights: $DEEPSAFE_WEIGHTS_MIRROR/yunet/ (skipped, with the
 // reason printed, when absent).
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -36,6 +32,7 @@ import {
   type FaceDetector,
   type RgbImage,
 } from "../src/index.js";
+import { SAMPLE_PHOTOS, findSamplePhotos } from "../src/testing/photos.js";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const reference = join(here, "..", "python", "yunet_reference.py");
@@ -44,32 +41,9 @@ test.after(() => rmSync(work, { recursive: true, force: true }));
 
 // ------------------------------------------------------------------------------------ test inputs
 
-const SKIMAGE_FILES = ["astronaut.png", "camera.png", "coffee.png"];
-
-function findPhotos(): { dir?: string; why?: string } {
-  const cache = join(repoRoot, ".deepsafe", "test-media", "skimage");
-  const candidates = [process.env.DEEPSAFE_TEST_PHOTOS, "/usr/lib/python3/dist-packages/skimage/data", cache].filter(Boolean) as string[];
-  for (const dir of candidates) if (SKIMAGE_FILES.every((f) => existsSync(join(dir, f)))) return { dir };
-  // Extract only the sample PNGs from Debian's python3-skimage package (no installation).
-  const tmp = mkdtempSync(join(tmpdir(), "deepsafe-skimage-"));
-  try {
-    const dl = spawnSync("apt-get", ["download", "python3-skimage"], { cwd: tmp, encoding: "utf8", timeout: 180_000 });
-    const deb = dl.status === 0 ? (execFileSync("ls", [tmp], { encoding: "utf8" }).split("\n").find((f) => f.endsWith(".deb")) ?? "") : "";
-    if (!deb) return { why: `no sample photos (set DEEPSAFE_TEST_PHOTOS, or make \`apt-get download python3-skimage\` work: ${(dl.stderr || String(dl.error ?? "")).trim().split("\n").pop()})` };
-    mkdirSync(cache, { recursive: true });
-    const members = SKIMAGE_FILES.map((f) => `./usr/lib/python3/dist-packages/skimage/data/${f}`);
-    execFileSync("sh", ["-c", `dpkg-deb --fsys-tarfile "$1" | tar -x -C "$2" --strip-components=7 "$3" "$4" "$5"`, "sh", join(tmp, deb), cache, ...members]);
-    return SKIMAGE_FILES.every((f) => existsSync(join(cache, f))) ? { dir: cache } : { why: `could not extract the sample photos from ${deb}` };
-  } catch (err) {
-    return { why: `no sample photos: ${(err as Error).message.split("\n")[0]}` };
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
-  }
-}
-
 const mirror = process.env.DEEPSAFE_WEIGHTS_MIRROR;
 const haveWeights = !!mirror && existsSync(join(mirror, faceDetectorGraph.path));
-const photos: { dir?: string; why?: string } = haveWeights ? findPhotos() : { why: "no weights" };
+const photos: { dir?: string; why?: string } = haveWeights ? findSamplePhotos() : { why: "no weights" };
 const python = process.env.DEEPSAFE_PYTHON ?? (existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3");
 const havePython = spawnSync(python, ["-c", "import torch, numpy, PIL"]).status === 0;
 const checkpoint = mirror ? join(mirror, "yunet", "yunet_n.pth") : "";
@@ -238,7 +212,7 @@ if (!haveWeights || !photos.dir || !havePython || !existsSync(checkpoint)) {
     const inputs = join(work, "parity");
     mkdirSync(inputs, { recursive: true });
     const files: string[] = [];
-    for (const name of SKIMAGE_FILES) {
+    for (const name of SAMPLE_PHOTOS) {
       const file = join(inputs, name);
       await savePng(await load(join(photos.dir!, name)), file);
       files.push(file);
