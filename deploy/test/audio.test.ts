@@ -11,7 +11,7 @@ import { EnsembleMethod, Verdict } from "@deepsafe/proto/es/gateway";
 import { type Mesh, loadRegistry, startMesh, withFreePorts } from "../local/mesh.js";
 import { prepareModels } from "../local/prepare-models.js";
 import { connectClient, detectVia } from "./clients.js";
-import { emptyWav, silentVideo, speech } from "./media.js";
+import { emptyWav, hourOfSilence, silentVideo, speech } from "./media.js";
 
 const mirror = process.env.DEEPSAFE_WEIGHTS_MIRROR;
 const haveWeights = mirror !== undefined && existsSync(join(mirror, "aasist", "AASIST.pth"));
@@ -78,6 +78,14 @@ test("empty audio abstains (undetermined), a video without audio is INVALID_ARGU
   assert.is(empty.verdict, Verdict.UNDETERMINED);
   for (const r of empty.modelResults) assert.is(r.prediction?.prediction, Prediction.UNDETERMINED);
   await expectCode(detectVia(client, silentVideo(), { mediaType: MediaType.AUDIO }), Code.InvalidArgument, /audio/i);
+  for (const p of mesh.processes.values()) assert.is(p.child.exitCode, null, `${p.name} died`);
+});
+
+test("an hour of audio is rejected clearly (over the 600 s limit), quickly, and nothing dies", async () => {
+  if (!haveWeights) return console.log("skipped: DEEPSAFE_WEIGHTS_MIRROR has no aasist/AASIST.pth");
+  const started = performance.now();
+  await expectCode(detectVia(connectClient(mesh.gatewayUrl), hourOfSilence(), { models: audioModels }), Code.InvalidArgument, /longer than the limit/);
+  assert.ok(performance.now() - started < 60_000);
   for (const p of mesh.processes.values()) assert.is(p.child.exitCode, null, `${p.name} died`);
 });
 

@@ -78,3 +78,7 @@ export const emptyWav = (): Buffer =>
 /** An MP4 with a video track and no audio track. */
 export const silentVideo = (): Buffer =>
   ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=10", "-t", "1", "-pix_fmt", "yuv420p", "-an"], "video-only.mp4");
+
+/** An hour of silence as a small MP3 (8 kbit/s). */
+export const hourOfSilence = (): Buffer =>
+  ffmpeg(["-f", "lavfi", "-i", "anullsrc=r=8000:cl=mono", "-t", "3600", "-b:a", "8k"], "hour.mp3");
