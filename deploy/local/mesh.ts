@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
 import { type DetectorConfig, type Registry, loadRegistry } from "../../gateway/src/registry.js";
+import { type FerretDBServer, startFerretDB } from "./ferretdb.js";
 
 export const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -43,12 +44,19 @@ export interface MeshOptions {
   output?: "inherit" | "ignore";
   env?: Record<string, string>;
   readyTimeoutMs?: number;
+  /**
+   * Start a local FerretDB (MongoDB wire protocol, SQLite files in dataDir) for history and
+   * accounts, and give the gateway its URI (MONGODB_URI). Stopped by stop(), after the gateway.
+   */
+  ferretdb?: { dataDir: string; port?: number };
 }
 
 export interface Mesh {
   gatewayUrl: string;
   registryPath: string;
   processes: Map<string, MeshProcess>;
+  /** The local FerretDB, when MeshOptions.ferretdb asked for one. */
+  ferretdb?: FerretDBServer | undefined;
   /** Start (or restart) one detector process. */
   startDetector(name: string): MeshProcess;
   /** Resolve when the gateway reports every running detector SERVING. */
@@ -93,7 +101,16 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
   const dir = await mkdtemp(join(tmpdir(), "deepsafe-mesh-"));
   const registryPath = join(dir, "registry.yaml");
   await writeFile(registryPath, stringify(registry));
-  const baseEnv = { ...process.env, ...options.env, DEEPSAFE_REGISTRY: registryPath };
+  let ferretdb: FerretDBServer | undefined;
+  if (options.ferretdb) {
+    const port = options.ferretdb.port ?? (await freePort());
+    ferretdb = await startFerretDB({ dataDir: options.ferretdb.dataDir, port, output: output === "inherit" ? "inherit" : "ignore" });
+  }
+  const baseEnv: NodeJS.ProcessEnv = { ...process.env, ...options.env, DEEPSAFE_REGISTRY: registryPath };
+  if (ferretdb) {
+    baseEnv.MONGODB_URI = ferretdb.uri;
+    delete baseEnv.DEEPSAFE_MONGODB_URI;
+  }
   const processes = new Map<string, MeshProcess>();
   const wanted = options.detectors ?? registry.detectors.filter((d) => d.enabled).map((d) => d.name);
 
@@ -148,9 +165,10 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
     const rest = [...processes.values()].filter((p) => p.name !== "gateway" && p.child.exitCode === null && p.child.signalCode === null);
     for (const p of rest) p.child.kill("SIGTERM");
     await Promise.all(rest.map((p) => p.exited));
+    await ferretdb?.stop();
   };
 
-  return { gatewayUrl, registryPath, processes, startDetector, waitReady, stop };
+  return { gatewayUrl, registryPath, processes, ferretdb, startDetector, waitReady, stop };
 }
 
 export { loadRegistry };

@@ -1,12 +1,39 @@
 // `npm start`: prepare weights, start every detector and the gateway, print the URLs, stop on Ctrl-C.
-import { loadRegistry, startMesh } from "./mesh.js";
+import { join } from "node:path";
+import { FerretDBUnavailable, ensureFerretDB } from "./ferretdb.js";
+import { freePort, loadRegistry, repoRoot, startMesh } from "./mesh.js";
 import { prepareModels } from "./prepare-models.js";
 
 const registry = loadRegistry();
 const { ready, unavailable } = await prepareModels(registry, { progress: true });
 for (const [name, why] of unavailable) console.log(`! ${name} will not run: ${why}`);
 
-const mesh = await startMesh({ registry, detectors: ready });
+// History and accounts: the MongoDB of MONGODB_URI (or the registry's history.mongodb_uri), else a
+// local FerretDB keeping its SQLite files in .deepsafe/ferretdb (kept across restarts; built from
+// the Go module proxy on first start when Go is installed).
+let ferretdb: { dataDir: string; port: number } | undefined;
+const configuredUri = process.env.DEEPSAFE_MONGODB_URI ?? process.env.MONGODB_URI ?? registry.history.mongodb_uri;
+if (!configuredUri && registry.history.enabled) {
+  try {
+    await ensureFerretDB((m) => console.log(m));
+    const wanted = Number(process.env.DEEPSAFE_FERRETDB_PORT ?? 27117);
+    ferretdb = { dataDir: join(repoRoot, ".deepsafe", "ferretdb"), port: (await portFree(wanted)) ? wanted : await freePort() };
+  } catch (err) {
+    if (!(err instanceof FerretDBUnavailable)) throw err;
+    console.log(`! history and accounts are off: ${err.message}. Detection works; set MONGODB_URI or install Go to turn them on.`);
+  }
+}
+
+async function portFree(port: number): Promise<boolean> {
+  const { createServer } = await import("node:net");
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once("error", () => resolve(false));
+    s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
+  });
+}
+
+const mesh = await startMesh({ registry, detectors: ready, ferretdb });
 let stopping = false;
 const shutdown = () => {
   if (stopping) return;
@@ -27,7 +54,10 @@ try {
 console.log(`
 DeepSafe is up.
   gateway (Connect, gRPC, gRPC-Web): ${mesh.gatewayUrl}
+  REST:    ${mesh.gatewayUrl}/docs (Swagger UI) · ${mesh.gatewayUrl}/health · ${mesh.gatewayUrl}/metrics
+  detect:  curl -s -F file=@photo.jpg ${mesh.gatewayUrl}/detect
   health:  curl -s -XPOST -H 'content-type: application/json' -d '{}' ${mesh.gatewayUrl}/deepsafe.v1.DeepSafeService/GetHealth
+  history: ${mesh.ferretdb ? `FerretDB ${mesh.ferretdb.uri} (files in ${mesh.ferretdb.dataDir})` : configuredUri ? "MongoDB from MONGODB_URI / the registry" : "off"}
 ${registry.detectors
   .filter((d) => ready.includes(d.name))
   .map((d) => `  ${d.name.padEnd(12)} ${d.media_type.padEnd(6)} grpc://${d.address}`)

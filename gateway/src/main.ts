@@ -1,5 +1,7 @@
 #!/usr/bin/env -S npx tsx
 // Gateway process: load the registry, serve, shut down gracefully on SIGTERM/SIGINT.
+import { AuthError } from "./auth/index.js";
+import { SecretError } from "./auth/secret.js";
 import { loadRegistry, RegistryError } from "./registry.js";
 import { startGateway } from "./server.js";
 
@@ -25,6 +27,7 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   // Configuration problems get a plain message, not a stack trace.
-  console.error(err instanceof RegistryError ? err.message : `gateway failed to start: ${(err as Error).message ?? err}`);
+  const plain = err instanceof RegistryError || err instanceof SecretError || err instanceof AuthError;
+  console.error(plain ? `gateway refused to start: ${(err as Error).message}` : `gateway failed to start: ${(err as Error).message ?? err}`);
   process.exit(1);
 });

@@ -42,6 +42,53 @@ export const DetectorConfigSchema = z.strictObject({
   env: z.record(z.string(), z.string()).optional(),
 });
 
+/** A service-to-service API key: only its sha256 is stored (hex). Clients send the key in X-API-Key. */
+export const ApiKeySchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "letters, digits, '.', '-' and '_' only"),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, "64 lowercase hex digits (sha256 of the key)"),
+});
+
+export const AuthSettingsSchema = z
+  .strictObject({
+    /** Detection without a token or API key (the original allowed it). */
+    anonymous_detect: z.boolean().default(true),
+    /** POST /register open to anyone. */
+    registration: z.boolean().default(true),
+    token_minutes: z.number().int().positive().max(24 * 60).default(30),
+    issuer: z.string().min(1).default("deepsafe"),
+    audience: z.string().min(1).default("deepsafe-api"),
+    clock_tolerance_s: z.number().int().nonnegative().max(300).default(30),
+    /** Login attempts per username+client address: a token bucket. */
+    login_rate: z
+      .strictObject({
+        burst: z.number().int().positive().default(5),
+        per_minute: z.number().positive().default(5),
+      })
+      .prefault({}),
+    api_keys: z.array(ApiKeySchema).default([]),
+  })
+  .prefault({});
+
+export const HistorySettingsSchema = z
+  .strictObject({
+    /** false: no records are written (detection is unaffected). */
+    enabled: z.boolean().default(true),
+    /** MongoDB URI; MONGODB_URI or DEEPSAFE_MONGODB_URI override it. Unset: history and accounts are off. */
+    mongodb_uri: z.string().optional(),
+    /** Largest page GET /history returns. */
+    max_page: z.number().int().positive().max(1000).default(100),
+  })
+  .prefault({});
+
+export const RestSettingsSchema = z
+  .strictObject({
+    /** Largest POST /predict JSON body (base64 media inside); bigger uploads go to /detect (streamed). */
+    max_json_bytes: z.number().int().positive().default(150 * 1024 * 1024),
+    /** Browser origins allowed to call the REST API (CORS); empty: none. */
+    cors_origins: z.array(z.string()).default([]),
+  })
+  .prefault({});
+
 export const RegistrySchema = z
   .strictObject({
     gateway: z
@@ -62,6 +109,9 @@ export const RegistrySchema = z
       })
       .prefault({}),
     detectors: z.array(DetectorConfigSchema),
+    auth: AuthSettingsSchema,
+    history: HistorySettingsSchema,
+    rest: RestSettingsSchema,
   })
   .superRefine((reg, ctx) => {
     const names = new Map<string, number>();
@@ -79,6 +129,9 @@ export const RegistrySchema = z
 export type Registry = z.infer<typeof RegistrySchema>;
 export type DetectorConfig = z.infer<typeof DetectorConfigSchema>;
 export type MediaDefaults = z.infer<typeof MediaDefaultsSchema>;
+export type AuthSettings = z.infer<typeof AuthSettingsSchema>;
+export type HistorySettings = z.infer<typeof HistorySettingsSchema>;
+export type RestSettings = z.infer<typeof RestSettingsSchema>;
 
 /** A registry file that cannot be used; the message names the file, the field and the problem. */
 export class RegistryError extends Error {

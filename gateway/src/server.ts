@@ -3,6 +3,8 @@ import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
@@ -18,9 +20,20 @@ import {
   type DetectRequest,
   type ModelStatus,
 } from "@deepsafe/proto/es/gateway";
-import { detect } from "./detect.js";
+import { AuthError, Authenticator, apiKeyTable } from "./auth/index.js";
+import { PasswordHasher, type HashOptions } from "./auth/passwords.js";
+import { LoginLimiter, RateLimiter } from "./auth/rate-limit.js";
+import { resolveJwtSecret } from "./auth/secret.js";
+import { UserStore } from "./auth/users.js";
+import { Database, redactUri } from "./db.js";
 import { DetectorPool, type PoolOptions } from "./detectors.js";
+import { Outbox } from "./history/outbox.js";
+import { HistoryStore, type HistoryRecord } from "./history/store.js";
+import { GatewayMetrics } from "./metrics.js";
+import { Pipeline } from "./pipeline.js";
 import { MEDIA_NAMES, MEDIA_TYPE_OF, type Registry } from "./registry.js";
+import { openApiDocument } from "./rest/openapi.js";
+import { createRestHandler, refusedFromHeaders, requestIdFrom } from "./rest/router.js";
 
 const VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
@@ -28,6 +41,9 @@ const VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.
 const READ_MAX_BYTES = 4 * 1024 * 1024;
 
 const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+
+/** Where the gateway keeps its own files (JWT secret in development, history outbox). */
+export const DEFAULT_DATA_DIR = join(fileURLToPath(new URL("../..", import.meta.url)), ".deepsafe", "gateway");
 
 export interface GatewayOptions {
   registry: Registry;
@@ -38,11 +54,29 @@ export interface GatewayOptions {
   shutdownGraceMs?: number;
   health?: PoolOptions;
   log?: (msg: string) => void;
+  /**
+   * MongoDB for accounts and history. Default: DEEPSAFE_MONGODB_URI, MONGODB_URI, then the
+   * registry's history.mongodb_uri; null turns them off whatever the environment says.
+   */
+  mongodbUri?: string | null;
+  /** JWT secret file (development) and history outbox. Default: DEEPSAFE_DATA_DIR or .deepsafe/gateway. */
+  dataDir?: string;
+  /** Environment used for secrets and production mode (default: process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** argon2id parameters (tests may lower them). */
+  passwordHashing?: HashOptions;
+  /** History writer backoff bounds (tests shorten them). */
+  historyRetryMs?: { min: number; max: number };
 }
 
 export interface Gateway {
   url: string;
   port: number;
+  metrics: GatewayMetrics;
+  /** History records not yet in MongoDB. */
+  historyBacklog(): number;
+  /** Wait until every queued history record is in MongoDB (false on timeout). */
+  historyFlushed(timeoutMs: number): Promise<boolean>;
   /** Stops accepting, lets in-flight Detect calls finish (bounded), then closes everything. */
   close(): Promise<void>;
 }
@@ -110,6 +144,59 @@ function routeConnection(socket: net.Socket, h1: http.Server, h2: http2.Http2Ser
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const { registry } = options;
   const log = options.log ?? ((m: string) => console.log(m));
+  const env = options.env ?? process.env;
+  const dataDir = options.dataDir ?? env.DEEPSAFE_DATA_DIR ?? DEFAULT_DATA_DIR;
+
+  // Configuration problems first, before anything listens: a weak secret in production, bad API keys.
+  const { secret, source } = resolveJwtSecret(dataDir, env);
+  if (source === "generated") log(`auth: generated a development JWT secret in ${join(dataDir, "jwt-secret")}`);
+  const authenticator = new Authenticator(
+    {
+      secret,
+      issuer: registry.auth.issuer,
+      audience: registry.auth.audience,
+      minutes: registry.auth.token_minutes,
+      clockToleranceS: registry.auth.clock_tolerance_s,
+    },
+    apiKeyTable(registry.auth, env),
+  );
+
+  const metrics = new GatewayMetrics();
+  const mongodbUri =
+    options.mongodbUri === null ? undefined : (options.mongodbUri ?? env.DEEPSAFE_MONGODB_URI ?? env.MONGODB_URI ?? registry.history.mongodb_uri);
+  let db: Database | undefined;
+  let users: UserStore | undefined;
+  let history: HistoryStore | undefined;
+  let outbox: Outbox<HistoryRecord> | undefined;
+  if (mongodbUri) {
+    db = new Database({ uri: mongodbUri, log });
+    users = new UserStore(db);
+    if (registry.history.enabled) {
+      history = new HistoryStore(db);
+      const store = history;
+      outbox = new Outbox<HistoryRecord>({
+        dir: join(dataDir, "history"),
+        sink: async (batch) => {
+          if (!db!.ready) throw new Error("MongoDB is not reachable");
+          await store.insert(batch);
+        },
+        log,
+        minRetryMs: options.historyRetryMs?.min,
+        maxRetryMs: options.historyRetryMs?.max,
+        onDepth: (n) => metrics.historyOutboxDepth.set(n),
+        onWrite: (ok) => metrics.historyWrites.inc({ outcome: ok ? "ok" : "error" }),
+      });
+      await outbox.open();
+      // Write the backlog as soon as MongoDB is (back) up rather than at the next backoff tick.
+      db.whenReady().then(() => outbox?.wakeRetry());
+      db.conn.on("reconnected", () => outbox?.wakeRetry());
+    }
+    db.start();
+    log(`history: ${registry.history.enabled ? "records and accounts" : "accounts"} in MongoDB ${redactUri(mongodbUri)} (outbox ${join(dataDir, "history")})`);
+  } else {
+    log("history: off (no MongoDB configured: set MONGODB_URI; `npm start` starts a local FerretDB). Detection works; accounts and history answer 503.");
+  }
+
   const pool = new DetectorPool(
     registry.detectors.filter((d) => d.enabled),
     { intervalMs: registry.gateway.health_interval_ms, ...options.health },
@@ -117,20 +204,28 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   await pool.start();
 
   const shutdown = new AbortController();
-  let draining = false;
-  let inFlight = 0;
-  let idle: (() => void) | undefined;
+  const pipeline = new Pipeline({ registry, pool, metrics, record: outbox ? (r) => outbox!.add(r) : undefined, log });
 
   const routes = (router: ConnectRouter) =>
     router.service(DeepSafeService, {
       async detect(requests: AsyncIterable<DetectRequest>, ctx: HandlerContext) {
-        if (draining) throw new ConnectError("the gateway is shutting down", Code.Unavailable);
-        inFlight++;
+        let principal;
         try {
-          return await detect(requests, ctx, { registry, pool });
-        } finally {
-          if (--inFlight === 0) idle?.();
+          principal = await authenticator.identify((name) => ctx.requestHeader.get(name) ?? undefined);
+        } catch (err) {
+          throw new ConnectError(err instanceof AuthError ? err.message : "invalid credentials", Code.Unauthenticated);
         }
+        if (!principal && !registry.auth.anonymous_detect) {
+          throw new ConnectError("log in (POST /token) and send 'Authorization: Bearer <token>', or send an API key (x-api-key)", Code.Unauthenticated);
+        }
+        const out = await pipeline.run({
+          method: "connect_detect",
+          requests,
+          ctx,
+          principal,
+          requestId: ctx.requestHeader.get("x-request-id") ?? undefined,
+        });
+        return out.response;
       },
       listModels(req) {
         return create(ListModelsResponseSchema, { models: modelStatuses(pool, req.mediaType) });
@@ -139,10 +234,45 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         return healthResponse(pool);
       },
     });
-  const handler = connectNodeAdapter({ routes, readMaxBytes: READ_MAX_BYTES, shutdownSignal: shutdown.signal });
+  const connectHandler = connectNodeAdapter({ routes, readMaxBytes: READ_MAX_BYTES, shutdownSignal: shutdown.signal });
+  const rest = createRestHandler({
+    registry,
+    pool,
+    pipeline,
+    metrics,
+    auth: authenticator,
+    users,
+    history,
+    db,
+    hasher: new PasswordHasher(options.passwordHashing),
+    loginLimiter: new LoginLimiter({ burst: registry.auth.login_rate.burst, perMinute: registry.auth.login_rate.per_minute }),
+    registerLimiter: new RateLimiter({ burst: 10, perMinute: 10 }),
+    version: VERSION,
+    openapi: openApiDocument(VERSION),
+    shutdownSignal: shutdown.signal,
+    log,
+  });
+
+  /** Connect, gRPC and gRPC-Web by path and content type; everything else is the REST API. */
+  const handler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => {
+    const requestId = requestIdFrom(req);
+    res.setHeader("X-Request-ID", requestId);
+    const type = String(req.headers["content-type"] ?? "");
+    if (req.url?.startsWith("/deepsafe.v1.") || type.startsWith("application/grpc") || type.startsWith("application/connect+")) {
+      req.headers["x-request-id"] = requestId; // the Detect handler uses it when the header carries no id
+      connectHandler(req as http.IncomingMessage, res as http.ServerResponse);
+      return;
+    }
+    rest(req, res, requestId);
+  };
 
   // Uploads may legitimately take long: no per-request timeout on HTTP/1.1 (deadlines are per RPC).
   const h1 = http.createServer({ requestTimeout: 0 }, handler);
+  // "Expect: 100-continue": invite the body only when it is not already known to be too large.
+  h1.on("checkContinue", (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (!refusedFromHeaders(req, registry)) res.writeContinue();
+    handler(req, res);
+  });
   const h2 = http2.createServer({}, handler);
   h2.on("sessionError", () => {});
   const sockets = new Set<net.Socket>();
@@ -173,19 +303,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
-      draining = true;
+      pipeline.draining = true;
       tcp.close(); // stop accepting
       const grace = options.shutdownGraceMs ?? registry.gateway.shutdown_grace_ms;
-      if (inFlight > 0) {
+      if (pipeline.active > 0) {
         let timer: NodeJS.Timeout | undefined;
-        await new Promise<void>((resolve) => {
-          idle = resolve;
-          timer = setTimeout(resolve, grace);
-        });
+        await Promise.race([pipeline.idle(), new Promise<void>((resolve) => (timer = setTimeout(resolve, grace)))]);
         clearTimeout(timer);
       }
       // Past the bound: abort what is left (cancels its detector calls), give it a moment to answer.
-      if (inFlight > 0) {
+      if (pipeline.active > 0) {
         shutdown.abort(new ConnectError("the gateway is shutting down", Code.Unavailable));
         await new Promise((r) => setTimeout(r, 200));
       }
@@ -194,7 +321,17 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       await new Promise((r) => setTimeout(r, 50));
       for (const s of sockets) s.destroy();
       pool.close();
+      // Records MongoDB did not take yet stay in the outbox file for the next start.
+      await outbox?.close(db?.ready ? 2000 : 0);
+      await db?.close();
     })());
 
-  return { url, port, close };
+  return {
+    url,
+    port,
+    metrics,
+    close,
+    historyBacklog: () => outbox?.depth ?? 0,
+    historyFlushed: (timeoutMs: number) => outbox?.drained(timeoutMs) ?? Promise.resolve(true),
+  };
 }
