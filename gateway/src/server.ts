@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
+import { Code, ConnectError, createContextValues, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { MediaType, WeightsKind } from "@deepsafe/proto/es/common";
 import {
@@ -20,14 +20,19 @@ import {
   type DetectRequest,
   type ModelStatus,
 } from "@deepsafe/proto/es/gateway";
-import { AuthError, Authenticator, apiKeyTable } from "./auth/index.js";
+import { Accounts } from "./auth/accounts.js";
+import { Authenticator, apiKeyTable } from "./auth/index.js";
 import { PasswordHasher, type HashOptions } from "./auth/passwords.js";
 import { LoginLimiter, RateLimiter } from "./auth/rate-limit.js";
 import { resolveJwtSecret } from "./auth/secret.js";
 import { UserStore } from "./auth/users.js";
+import { accountRoutes } from "./connect/accounts.js";
+import { callerOf, REMOTE_ADDRESS } from "./connect/common.js";
+import { historyRoutes } from "./connect/history.js";
 import { Database, redactUri } from "./db.js";
 import { DetectorPool, type PoolOptions } from "./detectors.js";
 import { Outbox } from "./history/outbox.js";
+import { HistoryQueries } from "./history/queries.js";
 import { HistoryStore, type HistoryRecord } from "./history/store.js";
 import { GatewayMetrics } from "./metrics.js";
 import { Pipeline } from "./pipeline.js";
@@ -206,17 +211,26 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const shutdown = new AbortController();
   const pipeline = new Pipeline({ registry, pool, metrics, record: outbox ? (r) => outbox!.add(r) : undefined, log });
 
-  const routes = (router: ConnectRouter) =>
-    router.service(DeepSafeService, {
+  // Accounts and history: one implementation behind REST and Connect/gRPC (AccountService, HistoryService).
+  const accounts = new Accounts({
+    users,
+    hasher: new PasswordHasher(options.passwordHashing),
+    tokens: authenticator.tokens,
+    registrationOpen: registry.auth.registration,
+    loginLimiter: new LoginLimiter({ burst: registry.auth.login_rate.burst, perMinute: registry.auth.login_rate.per_minute }),
+    registerLimiter: new RateLimiter({ burst: 10, perMinute: 10 }),
+    metrics,
+  });
+  const historyQueries = new HistoryQueries(history, registry.history.max_page);
+
+  const routes = (router: ConnectRouter) => {
+    accountRoutes(router, { accounts, auth: authenticator, log });
+    historyRoutes(router, { history: historyQueries, auth: authenticator, log });
+    return router.service(DeepSafeService, {
       async detect(requests: AsyncIterable<DetectRequest>, ctx: HandlerContext) {
-        let principal;
-        try {
-          principal = await authenticator.identify((name) => ctx.requestHeader.get(name) ?? undefined);
-        } catch (err) {
-          throw new ConnectError(err instanceof AuthError ? err.message : "invalid credentials", Code.Unauthenticated);
-        }
+        const principal = await callerOf(authenticator, ctx);
         if (!principal && !registry.auth.anonymous_detect) {
-          throw new ConnectError("log in (POST /token) and send 'Authorization: Bearer <token>', or send an API key (x-api-key)", Code.Unauthenticated);
+          throw new ConnectError("log in (AccountService.Login or POST /token) and send 'authorization: Bearer <token>', or send an API key (x-api-key)", Code.Unauthenticated);
         }
         const out = await pipeline.run({
           method: "connect_detect",
@@ -234,19 +248,23 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         return healthResponse(pool);
       },
     });
-  const connectHandler = connectNodeAdapter({ routes, readMaxBytes: READ_MAX_BYTES, shutdownSignal: shutdown.signal });
+  };
+  const connectHandler = connectNodeAdapter({
+    routes,
+    readMaxBytes: READ_MAX_BYTES,
+    shutdownSignal: shutdown.signal,
+    // The client address, for the login and registration rate limits (as REST uses it).
+    contextValues: (req) => createContextValues().set(REMOTE_ADDRESS, req.socket?.remoteAddress ?? "unknown"),
+  });
   const rest = createRestHandler({
     registry,
     pool,
     pipeline,
     metrics,
     auth: authenticator,
-    users,
-    history,
+    accounts,
+    history: historyQueries,
     db,
-    hasher: new PasswordHasher(options.passwordHashing),
-    loginLimiter: new LoginLimiter({ burst: registry.auth.login_rate.burst, perMinute: registry.auth.login_rate.per_minute }),
-    registerLimiter: new RateLimiter({ burst: 10, perMinute: 10 }),
     version: VERSION,
     openapi: openApiDocument(VERSION),
     shutdownSignal: shutdown.signal,

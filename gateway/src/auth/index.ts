@@ -54,6 +54,13 @@ export class Authenticator {
     }
   }
 
+  /** Like identify, but a call without credentials is an AuthError too. */
+  async require(header: (name: string) => string | undefined): Promise<Principal> {
+    const p = await this.identify(header);
+    if (!p) throw new AuthError("Not authenticated");
+    return p;
+  }
+
   private byApiKey(key: string): Principal {
     const digest = createHash("sha256").update(key).digest();
     let found: string | undefined;

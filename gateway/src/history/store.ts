@@ -1,5 +1,5 @@
 // Analysis history in MongoDB (mongoose): one record per detection, written by the outbox (never on
-// the request path), read per user by GET /history and GET /history/{request_id}.
+// the request path), read per user by GET /history and GET /history/{request_id} and by HistoryService (history/queries.ts).
 import { Schema, type Connection, type Model } from "mongoose";
 import { Database } from "../db.js";
 
@@ -25,6 +25,11 @@ export interface HistoryRecord {
   timings: { total_seconds: number; models: Record<string, number> };
   /** The response as the REST API returned it (POST /predict shape). */
   full_response: Record<string, unknown>;
+  /**
+   * The DetectResponse as Connect/gRPC returned it (protobuf JSON), for HistoryService.GetAnalysis.
+   * Absent in records written before it was added (then rebuilt from full_response).
+   */
+  detect_response?: Record<string, unknown>;
   /** ISO 8601 in the outbox, a Date in MongoDB. */
   created_at: string | Date;
 }
@@ -48,6 +53,7 @@ const recordSchema = new Schema(
     model_results: Schema.Types.Mixed,
     timings: Schema.Types.Mixed,
     full_response: Schema.Types.Mixed,
+    detect_response: Schema.Types.Mixed,
     created_at: { type: Date, required: true },
   },
   { versionKey: false, minimize: false, autoIndex: false, autoCreate: false },
@@ -109,7 +115,7 @@ export class HistoryStore {
     const [total, records] = await Promise.all([
       this.m.countDocuments(filter),
       this.m
-        .find(filter, { full_response: 0 })
+        .find(filter, { full_response: 0, detect_response: 0 })
         .sort({ created_at: -1, _id: -1 })
         .skip(opts.offset)
         .limit(opts.limit)

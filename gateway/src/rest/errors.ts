@@ -3,6 +3,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { z } from "zod";
 import { DatabaseUnavailableError, isConnectivityError } from "../db.js";
+import { ServiceError } from "../service-error.js";
 
 export type Issue = { loc: (string | number)[]; msg: string; type: string };
 
@@ -60,6 +61,14 @@ function snake(code: Code): string {
 /** Any error thrown while handling a request, as an HttpError (never leaking internals for 500s). */
 export function toHttpError(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
+  if (err instanceof ServiceError) {
+    // Accounts and history: the status and headers REST has always given for these answers.
+    const status = err.options.httpStatus ?? STATUS_OF[err.code] ?? 500;
+    const headers: Record<string, string> = {};
+    if (err.options.retryAfterS) headers["Retry-After"] = String(err.options.retryAfterS);
+    if (status === 401) headers["WWW-Authenticate"] = "Bearer";
+    return new HttpError(status, err.options.httpCode ?? snake(err.code), err.rawMessage, headers);
+  }
   if (err instanceof DatabaseUnavailableError || isConnectivityError(err)) return historyUnavailable("this endpoint");
   if (err instanceof ConnectError) {
     const status = STATUS_OF[err.code] ?? 500;

@@ -13,13 +13,10 @@ import { createHandlerContext } from "@connectrpc/connect";
 import { WeightsKind } from "@deepsafe/proto/es/common";
 import { DeepSafeService, DetectHeaderSchema, DetectRequestSchema, EnsembleMethod, ModelHealth, type DetectRequest } from "@deepsafe/proto/es/gateway";
 import { AuthError, type Authenticator, type Principal } from "../auth/index.js";
-import type { PasswordHasher } from "../auth/passwords.js";
-import type { LoginLimiter, RateLimiter } from "../auth/rate-limit.js";
-import { issueToken } from "../auth/tokens.js";
-import { UserExistsError, type UserStore } from "../auth/users.js";
+import type { Accounts } from "../auth/accounts.js";
 import type { Database } from "../db.js";
 import type { DetectorPool } from "../detectors.js";
-import type { HistoryStore } from "../history/store.js";
+import type { HistoryQueries } from "../history/queries.js";
 import type { DetectMethod, GatewayMetrics } from "../metrics.js";
 import type { Pipeline } from "../pipeline.js";
 import { ENSEMBLE_OF, MEDIA_NAMES, MEDIA_TYPE_OF, type MediaName, type Registry } from "../registry.js";
@@ -30,7 +27,6 @@ import {
   HttpError,
   badRequest,
   fromZod,
-  historyUnavailable,
   invalidField,
   notFound,
   outcomeOf,
@@ -51,13 +47,10 @@ export interface RestDeps {
   pipeline: Pipeline;
   metrics: GatewayMetrics;
   auth: Authenticator;
-  /** Absent when no MongoDB is configured: accounts and history answer 503. */
-  users?: UserStore | undefined;
-  history?: HistoryStore | undefined;
+  /** Accounts and history, shared with Connect's AccountService / HistoryService (503 without MongoDB). */
+  accounts: Accounts;
+  history: HistoryQueries;
   db?: Database | undefined;
-  hasher: PasswordHasher;
-  loginLimiter: LoginLimiter;
-  registerLimiter: RateLimiter;
   version: string;
   openapi: object;
   shutdownSignal: AbortSignal;
@@ -173,9 +166,15 @@ async function identify(ctx: Ctx): Promise<Principal | undefined> {
 }
 
 async function requirePrincipal(ctx: Ctx): Promise<Principal> {
-  const p = await identify(ctx);
-  if (!p) throw unauthorized("Not authenticated");
-  return p;
+  try {
+    return await ctx.deps.auth.require((name) => {
+      const v = ctx.req.headers[name];
+      return Array.isArray(v) ? v[0] : v;
+    });
+  } catch (err) {
+    if (err instanceof AuthError) throw unauthorized(err.message);
+    throw err;
+  }
 }
 
 async function detectPrincipal(ctx: Ctx): Promise<Principal | undefined> {
@@ -470,71 +469,24 @@ function clientAddress(req: Req): string {
 }
 
 async function register(ctx: Ctx): Promise<void> {
-  const { deps } = ctx;
-  if (!deps.registry.auth.registration) throw new HttpError(403, "permission_denied", "registration is closed on this server");
-  const wait = deps.registerLimiter.take(clientAddress(ctx.req));
-  if (wait > 0) throw new HttpError(429, "rate_limited", "too many registrations from this address; try again later", { "Retry-After": String(wait) });
+  const { accounts } = ctx.deps;
+  accounts.admitRegistration(clientAddress(ctx.req));
   const parsed = S.RegisterForm.safeParse(await readForm(ctx.req));
   if (!parsed.success) throw fromZod(parsed.error, "form");
-  if (!deps.users) throw historyUnavailable("accounts");
-  const u = parsed.data;
-  const hash = await deps.hasher.hash(u.password);
-  try {
-    await deps.users.create({ username: u.username, email: u.email ?? null, full_name: u.full_name ?? null, password_hash: hash });
-  } catch (err) {
-    if (err instanceof UserExistsError) throw badRequest("Username already registered", "already_exists");
-    throw err;
-  }
-  send(ctx, 200, await tokenBody(ctx, u.username));
-}
-
-async function tokenBody(ctx: Ctx, username: string): Promise<S.TokenT> {
-  const s = ctx.deps.auth.tokens;
-  return { access_token: await issueToken(s, username), token_type: "bearer", expires_in: s.minutes * 60 };
+  const { token } = await accounts.register(parsed.data);
+  send(ctx, 200, token satisfies S.TokenT);
 }
 
 async function login(ctx: Ctx): Promise<void> {
-  const { deps } = ctx;
   const parsed = S.TokenForm.safeParse(await readForm(ctx.req));
   if (!parsed.success) throw fromZod(parsed.error, "form");
-  const { username, password } = parsed.data;
-  const wait = deps.loginLimiter.take(username, clientAddress(ctx.req));
-  if (wait > 0) {
-    deps.metrics.loginAttempts.inc({ outcome: "rate_limited" });
-    throw new HttpError(429, "rate_limited", "too many login attempts; try again later", { "Retry-After": String(wait) });
-  }
-  if (!deps.users) {
-    deps.metrics.loginAttempts.inc({ outcome: "unavailable" });
-    throw historyUnavailable("accounts");
-  }
-  const user = await deps.users.find(username);
-  const ok = user ? await deps.hasher.verify(user.password_hash, password) : await deps.hasher.verifyDummy(password);
-  if (!user || !ok) {
-    deps.metrics.loginAttempts.inc({ outcome: "invalid" });
-    throw new HttpError(401, "unauthenticated", "Incorrect username or password", { "WWW-Authenticate": "Bearer" });
-  }
-  if (user.disabled) {
-    deps.metrics.loginAttempts.inc({ outcome: "disabled" });
-    throw badRequest("Inactive user", "permission_denied");
-  }
-  if (deps.hasher.needsRehash(user.password_hash)) {
-    void deps.hasher.hash(password).then((h) => deps.users!.setHash(user.username, h)).catch(() => {});
-  }
-  deps.metrics.loginAttempts.inc({ outcome: "ok" });
-  send(ctx, 200, await tokenBody(ctx, user.username));
+  const token = await ctx.deps.accounts.login(parsed.data.username, parsed.data.password, clientAddress(ctx.req));
+  send(ctx, 200, token satisfies S.TokenT);
 }
 
 async function me(ctx: Ctx): Promise<void> {
-  const p = await requirePrincipal(ctx);
-  if (p.kind === "apikey") {
-    send(ctx, 200, { username: p.id, email: null, full_name: `API key ${p.name}`, disabled: false });
-    return;
-  }
-  if (!ctx.deps.users) throw historyUnavailable("accounts");
-  const user = await ctx.deps.users.find(p.name);
-  if (!user) throw unauthorized("the account of this token no longer exists");
-  if (user.disabled) throw badRequest("Inactive user", "permission_denied");
-  send(ctx, 200, { username: user.username, email: user.email ?? null, full_name: user.full_name ?? null, disabled: user.disabled });
+  const u = await ctx.deps.accounts.profile(await requirePrincipal(ctx));
+  send(ctx, 200, { username: u.username, email: u.email, full_name: u.full_name, disabled: u.disabled } satisfies S.UserT);
 }
 
 // ---------- history ----------
@@ -557,18 +509,13 @@ async function historyList(ctx: Ctx): Promise<void> {
   const p = await requirePrincipal(ctx);
   const q = S.HistoryQuery.safeParse(Object.fromEntries(ctx.url.searchParams));
   if (!q.success) throw fromZod(q.error, "query");
-  if (!ctx.deps.history) throw historyUnavailable();
-  const max = ctx.deps.registry.history.max_page;
-  const limit = Math.min(q.data.limit ?? max, max);
-  const page = await ctx.deps.history.list(p.id, { limit, offset: q.data.offset, mediaType: q.data.media_type });
-  send(ctx, 200, { total: page.total, limit, offset: q.data.offset, records: page.records.map(historyItem) });
+  const page = await ctx.deps.history.list(p, { limit: q.data.limit, offset: q.data.offset, mediaType: q.data.media_type });
+  send(ctx, 200, { total: page.total, limit: page.limit, offset: page.offset, records: page.records.map(historyItem) });
 }
 
 async function historyGet(ctx: Ctx): Promise<void> {
   const p = await requirePrincipal(ctx);
-  if (!ctx.deps.history) throw historyUnavailable();
-  const r = await ctx.deps.history.get(p.id, ctx.params.request_id!);
-  if (!r) throw notFound("Analysis not found");
+  const r = await ctx.deps.history.get(p, ctx.params.request_id!);
   send(ctx, 200, {
     ...historyItem(r),
     ensemble_method: r.ensemble_method,
