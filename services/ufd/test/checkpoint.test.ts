@@ -38,10 +38,11 @@ function py<T>(code: string, ...args: string[]): T {
 
 const VISUAL_KEYS = 8 + 12 * FIXTURE_BLOCKS;
 
-test("the official head: fc_weights.pth is Linear(768, 1), pinned in weights.json", async () => {
-  const pins = JSON.parse(readFileSync(join(serviceDir, "weights.json"), "utf8")) as { path: string; url: string; sha256: string; bytes: number }[];
-  assert.is(pins.length, 1);
-  assert.is(pins[0]!.path, HEAD_MIRROR_PATH);
+test("the official head: fc_weights.pth is Linear(768, 1), pinned in weights.json with the CLIP backbone", async () => {
+  const all = JSON.parse(readFileSync(join(serviceDir, "weights.json"), "utf8")) as { path: string; url: string; sha256: string; bytes: number }[];
+  assert.equal(all.map((p) => p.path), [HEAD_MIRROR_PATH, "clip/ViT-L-14.pt"]);
+  assert.is(all[1]!.sha256, "b8cca3fd41ae0c99ba7e8951adf17d267cdb84cd88be6f7c2e0eca1737a03836");
+  const pins = all.slice(0, 1);
   assert.is(pins[0]!.sha256, HEAD_SHA256);
   assert.match(pins[0]!.url, /^https:\/\/github\.com\/WisconsinAIVision\/UniversalFakeDetect\/raw\/76a0e3e60a8a06458707a625d269ba815a2e5919\/pretrained_weights\/fc_weights\.pth$/);
   if (!fixture.officialHead) {
