@@ -1,5 +1,6 @@
 """Python twin of the SDK's audio decoding and whole-clip windowing, for the PyTorch references of the
-fixed-length raw-waveform detectors (services/aasist, services/rawgat-st).
+audio detectors (decoding and the command line: services/aasist, services/rawgat-st, services/lfcc-lcnn;
+windowing: the fixed-length raw-waveform ones, services/aasist and services/rawgat-st).
 
 * Decoding: the ffmpeg CLI with the same arguments as @deepsafe/sdk decodeAudio (sdk/src/decode/audio.ts
   + ffmpeg.ts): mono 16 kHz float32 little-endian, the demuxer forced the way the SDK forces the
@@ -9,7 +10,8 @@ fixed-length raw-waveform detectors (services/aasist, services/rawgat-st).
   (default half a window), the last aligned to the clip end, clips shorter than one window
   repeat-padded as upstream's evaluation pad does, evenly spread windows past the window cap.
 
-Only numpy and the standard library: no torch here (the model call is passed in).
+Only numpy and the standard library at import time: the model call is passed in (reference_main, for
+the PyTorch references of the raw-waveform models, imports torch when it runs).
 Services import it by putting <repo>/sdk/python on sys.path, relative to their own __file__.
 """
 from __future__ import annotations
@@ -128,8 +130,7 @@ def score_clip(infer: WindowInference, samples: np.ndarray, hop: Optional[int] =
         logits.append([float(spoof), float(bonafide)])
     probs = [p_fake(a, b) for a, b in logits]
     return {
-        "samples": int(samples.shape[0]),
-        "samplesSha256": hashlib.sha256(samples.astype("<f4").tobytes()).hexdigest(),
+        **clip_identity(samples),
         **plan,
         "logits": logits,
         "probabilityFake": probs,
@@ -137,15 +138,31 @@ def score_clip(infer: WindowInference, samples: np.ndarray, hop: Optional[int] =
     }, seconds
 
 
-def add_clip_arguments(parser: argparse.ArgumentParser) -> None:
-    """The command-line options every reference-scoring script shares (inputs, decoding, windows)."""
+def clip_identity(samples: np.ndarray) -> dict:
+    """How a reference report identifies a decoded clip: its sample count and the sha256 of its float32 bytes."""
+    return {"samples": int(samples.shape[0]), "samplesSha256": hashlib.sha256(samples.astype("<f4").tobytes()).hexdigest()}
+
+
+def add_input_arguments(parser: argparse.ArgumentParser) -> None:
+    """The input options of every reference-scoring script: files, --format, --raw-f32."""
     parser.add_argument("files", nargs="+")
     parser.add_argument("--format", action="append",
                         help="ffmpeg demuxer to force (the SDK forces the sniffed one): once for all files or once per file")
     parser.add_argument("--raw-f32", action="store_true", help="files are already mono 16 kHz float32 little-endian")
-    parser.add_argument("--hop", type=int, default=DEFAULT_HOP)
-    parser.add_argument("--max-windows", type=int, default=DEFAULT_MAX_WINDOWS)
+
+
+def add_window_arguments(parser: argparse.ArgumentParser, hop: int = DEFAULT_HOP,
+                         max_windows: int = DEFAULT_MAX_WINDOWS) -> None:
+    """--hop (in the model's window units), --max-windows, --on-too-many."""
+    parser.add_argument("--hop", type=int, default=hop)
+    parser.add_argument("--max-windows", type=int, default=max_windows)
     parser.add_argument("--on-too-many", choices=["subsample", "error"], default="subsample")
+
+
+def add_clip_arguments(parser: argparse.ArgumentParser) -> None:
+    """The command-line options of the raw-waveform references (inputs, decoding, sample windows)."""
+    add_input_arguments(parser)
+    add_window_arguments(parser)
 
 
 def file_formats(files: Sequence[str], formats: Optional[Sequence[str]]) -> List[Optional[str]]:
@@ -182,3 +199,39 @@ def write_scores(args: argparse.Namespace, infer: WindowInference, header: dict,
                "secondsPerWindow": total_seconds / max(total_windows, 1), "files": files}, out)
     out.write("\n")
     return 0
+
+
+def reference_main(argv: Optional[Sequence[str]], doc: str, variants: Sequence[str], threads_env: str,
+                   checkpoint_in_mirror: Callable[[str], str], verify: Callable[[str, str], str],
+                   load: Callable[[str, str], object], window_samples: int = WINDOW_SAMPLES,
+                   also: tuple = ()) -> int:
+    """The whole reference-scoring script of a raw-waveform model (PyTorch, [spoof, bona fide] logits):
+    --variant, --checkpoint (default $DEEPSAFE_WEIGHTS_MIRROR/<checkpoint_in_mirror(variant)>, checked by
+    verify(variant, path)), --threads (default $<threads_env> or 1) and the options of add_clip_arguments;
+    load(variant, path) builds the model; the report is write_scores'. Returns the exit status."""
+    import torch
+    from deepsafe_weights import resolve_checkpoint
+
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--variant", required=True, choices=list(variants))
+    ap.add_argument("--checkpoint")
+    ap.add_argument("--threads", type=int, default=int(os.environ.get(threads_env, "1")))
+    add_clip_arguments(ap)
+    args = ap.parse_args(argv)
+
+    resolved = resolve_checkpoint(args.checkpoint, checkpoint_in_mirror(args.variant),
+                                  lambda path: verify(args.variant, path), also=also)
+    if resolved is None:
+        return 2
+    checkpoint, checkpoint_sha = resolved
+
+    torch.set_num_threads(max(1, args.threads))
+    torch.set_grad_enabled(False)
+    model = load(args.variant, checkpoint)
+
+    def infer(window: np.ndarray) -> Tuple[float, float]:
+        out = model(torch.from_numpy(window).unsqueeze(0))[0]
+        return float(out[0]), float(out[1])
+
+    header = {"variant": args.variant, "checkpointSha256": checkpoint_sha, "torchThreads": torch.get_num_threads()}
+    return write_scores(args, infer, header, window_samples=window_samples)

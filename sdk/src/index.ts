@@ -46,6 +46,33 @@ export {
   type ClipScore,
   type WindowInference,
 } from "./audio/windows.js";
+export {
+  WindowedAudioModel,
+  WaveformWindowModel,
+  AUDIO_MIME_TYPES,
+  windowedResult,
+  waveformWindowCard,
+  positiveIntFromEnv,
+  type WindowedClip,
+  type WindowNotes,
+  type WindowedAudioOptions,
+  type WaveformWindowOptions,
+  type ClipRequest,
+} from "./audio/model.js";
+export {
+  readConvertedModel,
+  readWaveformModelDir,
+  createWaveformSession,
+  openOnnxSession,
+  servedProvenance,
+  type ConvertedModelSpec,
+  type ConvertedModel,
+  type WaveformProvenance,
+  type WaveformModelDirSpec,
+  type WaveformSession,
+} from "./audio/onnx.js";
+export { prepareModels, pythonBinary, type PrepareSpec } from "./audio/prepare.js";
+/** Test helpers of the audio services (Python/torch runs, ffmpeg decoding and synthesis, fixtures). */
 export { sniffMedia, SNIFF_BYTES, type Sniffed, type SniffedMedia } from "./decode/sniff.js";
 export { runFfmpeg, type FfmpegRun } from "./decode/ffmpeg.js";
 export { readProvenance, sha256File } from "./provenance.js";

@@ -26,8 +26,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-# Shared pieces (sdk/python): the sinc front end, identical in our AASIST and RawGAT-ST references.
+# Shared pieces (sdk/python): loading the checkpoint safely, and the sinc front end, identical in our
+# AASIST and RawGAT-ST references.
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "sdk", "python")))
+from deepsafe_weights import load_state_dict  # noqa: E402
 from sincconv import SincFilterbank  # noqa: E402
 
 SAMPLE_RATE = 16000
@@ -268,7 +270,4 @@ def build_model(variant: str) -> AASIST:
 
 def load_official(variant: str, checkpoint: str) -> AASIST:
     """Build the variant and load a checkpoint safely (weights_only) with strict key checking."""
-    model = build_model(variant)
-    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
-    model.load_state_dict(state, strict=True)
-    return model.eval()
+    return load_state_dict(build_model(variant), checkpoint)

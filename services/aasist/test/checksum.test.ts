@@ -4,7 +4,8 @@ import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { readModelDir, VARIANTS } from "../src/onnx.js";
+import { audioTesting } from "@deepsafe/sdk/testing";
+import { readModelDir, VARIANTS, type AasistVariant } from "../src/onnx.js";
 import { aasistWeightsDir, exportScript, referenceScript, runPython, tempDir, torchUnavailable } from "./helpers.js";
 
 const noTorch = torchUnavailable();
@@ -41,21 +42,8 @@ pyTest("reference_scores.py refuses a checkpoint whose sha256 is not the pinned 
   assert.match(run.stderr, /does not match the pinned sha256 814331d0/);
 });
 
-function modelDirWith(provenance: object, onnx = "fake graph"): string {
-  const dir = tempDir("model-dir");
-  writeFileSync(join(dir, "model.onnx"), onnx);
-  writeFileSync(join(dir, "provenance.json"), JSON.stringify(provenance));
-  return dir;
-}
-
-async function loadError(dir: string, variant: "AASIST" | "AASIST-L" = "AASIST"): Promise<string> {
-  try {
-    await readModelDir(dir, variant);
-  } catch (err) {
-    return (err as Error).message;
-  }
-  return "";
-}
+const modelDirWith = (provenance: object) => audioTesting.writeModelDir(tempDir("model-dir"), provenance);
+const loadError = (dir: string, variant: AasistVariant = "AASIST") => audioTesting.rejectionMessage(() => readModelDir(dir, variant));
 
 test("a converted model claiming official weights with another checkpoint sha256 is refused", async () => {
   const dir = modelDirWith({ kind: "official", source: "x", checkpointSha256: "0".repeat(64), variant: "AASIST" });

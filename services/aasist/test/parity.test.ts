@@ -1,24 +1,24 @@
 // ONNX (onnxruntime-node, our TS windowing) vs our PyTorch reference, with the OFFICIAL AASIST and
 // AASIST-L weights, on real encoded audio (wav/mp3/flac/ogg/m4a) decoded the way the service decodes it.
 // Skips (saying why) when the weights mirror, Python+torch or ffmpeg is missing.
-import { createHash } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { decodeAudio, planWindows, scoreClip } from "@deepsafe/sdk";
+import { planWindows } from "@deepsafe/sdk";
+import { audioTesting } from "@deepsafe/sdk/testing";
 import { createAasistSession, readModelDir, VARIANTS, type AasistVariant } from "../src/onnx.js";
 import {
   aasistWeightsDir,
   exportModel,
   ffmpegDecode,
-  ffmpegUnavailable,
   referenceScript,
   runPython,
   synthesize,
   tempDir,
-  torchUnavailable,
 } from "./helpers.js";
+
+const { compareWithWaveformReference, parityUnavailable, sdkDecode } = audioTesting;
+type WaveformReference = audioTesting.WaveformReference;
 
 const TOLERANCE = 1e-4;
 const THREADS = Number(process.env.AASIST_TEST_THREADS ?? 1);
@@ -67,28 +67,7 @@ const CLIPS: Clip[] = [
   },
 ];
 
-interface ReferenceFile {
-  path: string;
-  samples: number;
-  samplesSha256: string;
-  starts: number[];
-  padded: boolean;
-  subsampled: boolean;
-  logits: [number, number][];
-  probabilityFake: number[];
-  clipProbabilityFake: number;
-}
-
-interface ReferenceOutput {
-  variant: string;
-  checkpointSha256: string;
-  secondsPerWindow: number;
-  files: ReferenceFile[];
-}
-
-const skipReason = !existsSync(aasistWeightsDir)
-  ? `official weights directory ${aasistWeightsDir} is absent (set DEEPSAFE_WEIGHTS_MIRROR)`
-  : (torchUnavailable() ?? ffmpegUnavailable());
+const skipReason = parityUnavailable(aasistWeightsDir);
 
 if (skipReason) {
   console.log(`\n  SKIPPED aasist parity tests: ${skipReason}\n`);
@@ -100,7 +79,7 @@ if (skipReason) {
     synthesize(path, clip.lavfi, clip.output);
     return { ...clip, path };
   });
-  const decoded = files.map((f) => ffmpegDecode(f.path, f.format));
+  const decoded = files.map((f) => ({ name: f.name, ...ffmpegDecode(f.path, f.format) }));
 
   test("test audio decodes to the intended shapes", () => {
     assert.ok(decoded[0]!.samples.length < 64600, "one clip shorter than a window");
@@ -110,9 +89,8 @@ if (skipReason) {
 
   test("the SDK's decodeAudio yields exactly the samples the reference is given", async () => {
     for (const [i, file] of files.entries()) {
-      const sdk = await decodeAudio(readFileSync(file.path), { maxSeconds: 600 });
-      const bytes = Buffer.from(sdk.samples.buffer, sdk.samples.byteOffset, sdk.samples.byteLength);
-      assert.is(createHash("sha256").update(bytes).digest("hex"), decoded[i]!.sha256, file.name);
+      const sdk = await sdkDecode(file.path);
+      assert.is(sdk.sha256, decoded[i]!.sha256, file.name);
       assert.is(sdk.sampleRate, 16000);
     }
   });
@@ -131,48 +109,28 @@ if (skipReason) {
         ...files.map((f) => f.path),
       ]);
       assert.is(ref.status, 0, ref.stderr);
-      const reference = JSON.parse(ref.stdout) as ReferenceOutput;
+      const reference = JSON.parse(ref.stdout) as WaveformReference;
       assert.is(reference.checkpointSha256, VARIANTS[variant].checkpointSha256);
 
       const session = await createAasistSession(onnxPath, THREADS);
-      let maxDelta = 0;
-      let windows = 0;
-      let ortSeconds = 0;
       try {
         await session.infer(new Float32Array(64600)); // warm-up, not timed
-        for (const [i, file] of files.entries()) {
-          const r = reference.files[i]!;
-          const d = decoded[i]!;
-          assert.is(r.samples, d.samples.length, `${file.name}: sample count`);
-          assert.is(r.samplesSha256, d.sha256, `${file.name}: Python and TS decoded different samples`);
-          const clip = await scoreClip(d.samples, async (w) => {
-            const t0 = performance.now();
-            const out = await session.infer(w);
-            ortSeconds += (performance.now() - t0) / 1000;
-            return out;
-          });
-          assert.equal(clip.plan.starts, r.starts, `${file.name}: window starts`);
-          assert.is(clip.plan.padded, r.padded);
-          for (const [k, w] of clip.windows.entries()) {
-            const [a, b] = r.logits[k]!;
-            maxDelta = Math.max(maxDelta, Math.abs(w.logits[0] - a), Math.abs(w.logits[1] - b));
-            windows++;
-          }
-          assert.ok(Math.abs(clip.probabilityFake - r.clipProbabilityFake) <= TOLERANCE, `${file.name}: clip P(fake)`);
+        const { scores, maxDelta, windows, inferSeconds } = await compareWithWaveformReference(decoded, reference, session.infer, TOLERANCE);
+        for (const [i, clip] of scores.entries()) {
           console.log(
-            `    ${variant} ${file.name}: ${clip.windows.length} window(s), P(fake) ${clip.probabilityFake.toFixed(4)} ` +
+            `    ${variant} ${files[i]!.name}: ${clip.windows.length} window(s), P(fake) ${clip.probabilityFake.toFixed(4)} ` +
               `(windows ${clip.windows.map((w) => w.probabilityFake.toFixed(3)).join(" ")})`,
           );
         }
+        console.log(
+          `  ${variant}: max |Δlogit| = ${maxDelta.toExponential(2)} over ${windows} windows of ${files.length} files; ` +
+            `per window (${THREADS} thread${THREADS === 1 ? "" : "s"}): ORT ${((inferSeconds / windows) * 1000).toFixed(0)} ms, ` +
+            `PyTorch ${(reference.secondsPerWindow * 1000).toFixed(0)} ms`,
+        );
+        assert.ok(maxDelta <= TOLERANCE, `max |Δlogit| ${maxDelta} > ${TOLERANCE}`);
       } finally {
         await session.release();
       }
-      console.log(
-        `  ${variant}: max |Δlogit| = ${maxDelta.toExponential(2)} over ${windows} windows of ${files.length} files; ` +
-          `per window (${THREADS} thread${THREADS === 1 ? "" : "s"}): ORT ${((ortSeconds / windows) * 1000).toFixed(0)} ms, ` +
-          `PyTorch ${(reference.secondsPerWindow * 1000).toFixed(0)} ms`,
-      );
-      assert.ok(maxDelta <= TOLERANCE, `max |Δlogit| ${maxDelta} > ${TOLERANCE}`);
     });
   }
 }

@@ -21,12 +21,9 @@ else is refused before torch reads it.
 """
 from __future__ import annotations
 
-import argparse
-import hashlib
 import json
 import os
 import sys
-import tempfile
 import warnings
 
 import numpy as np
@@ -34,6 +31,10 @@ import torch
 import torch.nn as nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "sdk", "python")))
+from deepsafe_weights import (  # noqa: E402
+    export_argument_parser, sha256_of, source_model, verify_checkpoint as verify_pinned, write_provenance,
+)
 from lfcc_lcnn_reference import (  # noqa: E402
     EPS32, FEATURE_DIM, FFT_POINTS, FRAME_LENGTH, FRAME_SHIFT, N_FILTERS, WINDOW_FRAMES, LfccLcnn, build_model,
     load_official,
@@ -58,18 +59,6 @@ OFFICIAL = {
 }
 
 
-class ChecksumMismatch(Exception):
-    pass
-
-
-def sha256_of(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def repo_path(variant: str) -> str:
     return f"project/02-asvspoof/{OFFICIAL[variant]['folder']}/__pretrained/trained_network.pt"
 
@@ -79,14 +68,7 @@ def public_url(variant: str) -> str:
 
 
 def verify_checkpoint(variant: str, path: str) -> str:
-    expected = OFFICIAL[variant]["sha256"]
-    actual = sha256_of(path)
-    if actual != expected:
-        raise ChecksumMismatch(
-            f"refusing {path}: sha256 {actual} does not match the pinned sha256 {expected} of the "
-            f"official lfcc-lcnn {variant} checkpoint ({public_url(variant)})"
-        )
-    return actual
+    return verify_pinned(path, OFFICIAL[variant]["sha256"], f"lfcc-lcnn {variant}", public_url(variant))
 
 
 # --------------------------------------------------------------------------------------------
@@ -170,61 +152,43 @@ def export_graphs(model: LfccLcnn, out_dir: str, opset: int) -> None:
     os.replace(os.path.join(out_dir, ".model.onnx.tmp"), os.path.join(out_dir, "model.onnx"))
 
 
-def write_atomic(path: str, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+def random_fixture(variant: str) -> LfccLcnn:
+    """Random weights of the variant's layout (torch already seeded), with BatchNorm statistics away from
+    the identity, so a fixture exercises them too."""
+    model = build_model(variant)
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+    return model
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--variant", required=True, choices=sorted(OFFICIAL))
-    src = ap.add_mutually_exclusive_group(required=True)
-    src.add_argument("--checkpoint", help="official trained_network.pt (verified against the pinned sha256)")
-    src.add_argument("--random-seed", type=int, help="random weights of the same layout (test fixture)")
-    ap.add_argument("--out", required=True, help="directory for model.onnx, frontend.onnx and provenance.json")
-    ap.add_argument("--opset", type=int, default=17)
-    args = ap.parse_args(argv)
+    args = export_argument_parser(__doc__, sorted(OFFICIAL), "official trained_network.pt (verified against the pinned sha256)",
+                                  "directory for model.onnx, frontend.onnx and provenance.json").parse_args(argv)
 
     torch.set_grad_enabled(False)
-    if args.checkpoint is not None:
-        try:
-            checkpoint_sha = verify_checkpoint(args.variant, args.checkpoint)
-        except ChecksumMismatch as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 2
-        model = load_official(args.variant, args.checkpoint)
-        provenance = {
-            "kind": "official",
-            "source": public_url(args.variant),
-            "checkpointSha256": checkpoint_sha,
-            "license": LICENSE,
-            "description": (
-                f"LFCC-LCNN ({args.variant} output), official NII weights (Xin Wang) trained on ASVspoof 2019 LA; "
-                "frontend.onnx: segment float32 [1,160(K+1)] -> static LFCC [1,K,20]; model.onnx: features "
-                f"[1,{WINDOW_FRAMES},{FEATURE_DIM}] -> logits "
-                + ("[1,1] = logit of bona fide" if args.variant == "sigmoid" else "[1,2] = cos(theta) [spoof, bona fide]")
-            ),
-        }
-    else:
-        torch.manual_seed(args.random_seed)
-        model = build_model(args.variant)
-        # BatchNorm statistics away from the identity, so a fixture exercises them too
-        for m in model.modules():
-            if isinstance(m, nn.BatchNorm2d):
-                m.running_mean.uniform_(-0.5, 0.5)
-                m.running_var.uniform_(0.5, 2.0)
-        provenance = {
-            "kind": "random-fixture",
-            "source": f"random-seed:{args.random_seed}",
-            "license": LICENSE,
-            "description": (
-                f"LFCC-LCNN ({args.variant}) layout with random weights (seed {args.random_seed}) and the real "
-                "LFCC front end; for tests only, its scores mean nothing"
-            ),
-        }
+    source = source_model(
+        args,
+        verify=verify_checkpoint,
+        load=load_official,
+        build=random_fixture,
+        url=public_url(args.variant),
+        license=LICENSE,
+        description=(
+            f"LFCC-LCNN ({args.variant} output), official NII weights (Xin Wang) trained on ASVspoof 2019 LA; "
+            "frontend.onnx: segment float32 [1,160(K+1)] -> static LFCC [1,K,20]; model.onnx: features "
+            f"[1,{WINDOW_FRAMES},{FEATURE_DIM}] -> logits "
+            + ("[1,1] = logit of bona fide" if args.variant == "sigmoid" else "[1,2] = cos(theta) [spoof, bona fide]")
+        ),
+        fixture_description=(
+            f"LFCC-LCNN ({args.variant}) layout with random weights (seed {args.random_seed}) and the real "
+            "LFCC front end; for tests only, its scores mean nothing"
+        ),
+    )
+    if source is None:
+        return 2
+    model, provenance = source
 
     os.makedirs(args.out, exist_ok=True)
     export_graphs(model, args.out, args.opset)
@@ -234,7 +198,7 @@ def main(argv=None) -> int:
     provenance["windowFrames"] = WINDOW_FRAMES
     provenance["featureDim"] = FEATURE_DIM
     provenance["staticDim"] = N_FILTERS
-    write_atomic(os.path.join(args.out, "provenance.json"), (json.dumps(provenance, indent=2) + "\n").encode())
+    write_provenance(args.out, provenance)
     print(json.dumps({"out": args.out, **provenance}))
     return 0
 

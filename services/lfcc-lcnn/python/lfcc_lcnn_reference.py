@@ -36,12 +36,18 @@ score is softmax(cos)[:, 1]).
 """
 from __future__ import annotations
 
-import math
+import os
+import sys
 from typing import Dict, List, Optional
 
 import numpy as np
 import torch
 import torch.nn as nn
+
+# Shared pieces (sdk/python): loading the checkpoint safely, P(fake) from two scores.
+sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "sdk", "python")))
+from deepsafe_audio import p_fake  # noqa: E402
+from deepsafe_weights import load_state_dict  # noqa: E402
 
 SAMPLE_RATE = 16000
 FRAME_LENGTH = 320
@@ -235,10 +241,7 @@ def build_model(variant: str, stft_dtype: torch.dtype = torch.float32) -> LfccLc
 
 def load_official(variant: str, checkpoint: str, stft_dtype: torch.dtype = torch.float32) -> LfccLcnn:
     """Build the variant and load a checkpoint safely (weights_only) with strict key checking."""
-    model = LfccLcnn(variant, stft_dtype)
-    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
-    model.load_state_dict(state, strict=True)
-    return model.eval()
+    return load_state_dict(LfccLcnn(variant, stft_dtype), checkpoint)
 
 
 # --------------------------------------------------------------------------------------------
@@ -258,9 +261,6 @@ def utterance_frames(n_samples: int, crop_start: int = 0) -> List[int]:
 
 
 def probability_fake(variant: str, out: List[float]) -> float:
-    """P(fake) from one window's network output, in float64."""
-    if variant == "sigmoid":
-        z = out[0]  # logit of bona fide: P(fake) = 1 - sigmoid(z) = sigmoid(-z)
-        return 1.0 / (1.0 + math.exp(z)) if z <= 0 else math.exp(-z) / (1.0 + math.exp(-z))
-    d = out[0] - out[1]  # softmax(cos)[spoof]
-    return 1.0 / (1.0 + math.exp(-d)) if d >= 0 else math.exp(d) / (1.0 + math.exp(d))
+    """P(fake) from one window's network output, in float64: sigmoid → out[0] is the logit of bona fide, so
+    P(fake) = 1 - sigmoid(z) = sigmoid(-z); a-softmax → softmax(cos)[spoof] (p_fake of sdk/python/deepsafe_audio.py)."""
+    return p_fake(-out[0], 0.0) if variant == "sigmoid" else p_fake(out[0], out[1])

@@ -4,7 +4,8 @@
     python3 reference_scores.py --variant a-softmax --raw-f32 clip.f32 ...   # already decoded samples
 
 Audio is decoded the way the service decodes it (@deepsafe/sdk decodeAudio): the ffmpeg CLI to mono
-16 kHz float32 little-endian, with the same arguments. The LFCC of the whole clip is computed by
+16 kHz float32 little-endian, with the same arguments (sdk/python/deepsafe_audio.py, shared with the other
+audio references). The LFCC of the whole clip is computed by
 lfcc_lcnn_reference.LFCC (--stft float64, the default: the STFT in float64 like the exported graph;
 --stft float32: bit-identical to upstream). Windows follow src/plan.ts (planWindows): 750-frame windows
 at a hop of 375 frames, the last aligned to the clip end, clips of at most 750 frame shifts tiled
@@ -18,41 +19,22 @@ and must match the pinned sha256.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
-import subprocess
 import sys
 import time
-from typing import List, Optional
 
-import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from export import OFFICIAL, ChecksumMismatch, verify_checkpoint  # noqa: E402
-from lfcc_lcnn_reference import FRAME_SHIFT, SAMPLE_RATE, WINDOW_FRAMES, load_official, probability_fake  # noqa: E402
+sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "sdk", "python")))
+from deepsafe_audio import add_input_arguments, add_window_arguments, clip_identity, file_formats, load_clip  # noqa: E402
+from deepsafe_weights import resolve_checkpoint  # noqa: E402
+from export import OFFICIAL, verify_checkpoint  # noqa: E402
+from lfcc_lcnn_reference import FRAME_SHIFT, WINDOW_FRAMES, load_official, probability_fake  # noqa: E402
 
 DEFAULT_HOP = 375
 DEFAULT_MAX_WINDOWS = 32
-
-
-def ffmpeg_decode_args(path: str, fmt: Optional[str], max_seconds: int = 600) -> List[str]:
-    """Same arguments as the SDK's decodeAudio (sdk/src/decode/audio.ts + ffmpeg.ts)."""
-    args = [os.environ.get("DEEPSAFE_FFMPEG", "ffmpeg"), "-nostdin", "-hide_banner", "-loglevel", "error",
-            "-protocol_whitelist", "file"]
-    if fmt:
-        args += ["-f", fmt]
-    args += ["-i", path, "-t", str(max_seconds + 1), "-vn", "-sn", "-dn", "-map", "0:a:0",
-             "-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "f32le", "pipe:1"]
-    return args
-
-
-def decode(path: str, fmt: Optional[str]) -> np.ndarray:
-    run = subprocess.run(ffmpeg_decode_args(path, fmt), stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
-    if run.returncode != 0:
-        raise RuntimeError(f"ffmpeg could not decode {path}: {run.stderr.decode(errors='replace').strip()[-300:]}")
-    return np.frombuffer(run.stdout, dtype="<f4").copy()
 
 
 def plan_windows(samples: int, hop: int = DEFAULT_HOP, max_windows: int = DEFAULT_MAX_WINDOWS,
@@ -85,33 +67,21 @@ def window_index(plan: dict, start: int) -> torch.Tensor:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("files", nargs="+")
+    add_input_arguments(ap)
     ap.add_argument("--variant", required=True, choices=sorted(OFFICIAL))
     ap.add_argument("--checkpoint")
-    ap.add_argument("--format", action="append",
-                    help="ffmpeg demuxer to force (the SDK forces the sniffed one): once for all files or once per file")
-    ap.add_argument("--raw-f32", action="store_true", help="files are already mono 16 kHz float32 little-endian")
     ap.add_argument("--stft", choices=["float64", "float32"], default="float64")
     ap.add_argument("--also-float32", action="store_true", help="also report outputs with upstream's float32 STFT")
     ap.add_argument("--dump-features", metavar="DIR")
-    ap.add_argument("--hop", type=int, default=DEFAULT_HOP)
-    ap.add_argument("--max-windows", type=int, default=DEFAULT_MAX_WINDOWS)
-    ap.add_argument("--on-too-many", choices=["subsample", "error"], default="subsample")
+    add_window_arguments(ap, hop=DEFAULT_HOP, max_windows=DEFAULT_MAX_WINDOWS)
     ap.add_argument("--threads", type=int, default=int(os.environ.get("LFCC_LCNN_TORCH_THREADS", "1")))
     args = ap.parse_args(argv)
 
-    checkpoint = args.checkpoint
-    if checkpoint is None:
-        mirror = os.environ.get("DEEPSAFE_WEIGHTS_MIRROR")
-        if not mirror:
-            print("error: pass --checkpoint or set DEEPSAFE_WEIGHTS_MIRROR", file=sys.stderr)
-            return 2
-        checkpoint = os.path.join(mirror, "nii_lfcc_lcnn", OFFICIAL[args.variant]["folder"], "trained_network.pt")
-    try:
-        checkpoint_sha = verify_checkpoint(args.variant, checkpoint)
-    except ChecksumMismatch as err:
-        print(f"error: {err}", file=sys.stderr)
+    resolved = resolve_checkpoint(args.checkpoint, f"nii_lfcc_lcnn/{OFFICIAL[args.variant]['folder']}/trained_network.pt",
+                                  lambda path: verify_checkpoint(args.variant, path))
+    if resolved is None:
         return 2
+    checkpoint, checkpoint_sha = resolved
 
     torch.set_num_threads(max(1, args.threads))
     torch.set_grad_enabled(False)
@@ -119,23 +89,18 @@ def main(argv=None) -> int:
     model = load_official(args.variant, checkpoint, stft_dtype=dtype)
     model32 = load_official(args.variant, checkpoint, stft_dtype=torch.float32) if args.also_float32 else None
 
-    formats = args.format or [None]
-    if len(formats) not in (1, len(args.files)):
-        print("error: give --format once, or once per file", file=sys.stderr)
+    try:
+        formats = file_formats(args.files, args.format)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
         return 2
-    if len(formats) == 1:
-        formats = formats * len(args.files)
     if args.dump_features:
         os.makedirs(args.dump_features, exist_ok=True)
 
     results = []
     windows_total, frontend_seconds, frontend_frames, network_seconds = 0, 0.0, 0, 0.0
     for file_index, (path, fmt) in enumerate(zip(args.files, formats)):
-        if args.raw_f32:
-            with open(path, "rb") as f:
-                samples = np.frombuffer(f.read(), dtype="<f4").copy()
-        else:
-            samples = decode(path, fmt)
+        samples = load_clip(path, fmt, args.raw_f32)
         plan = plan_windows(samples.shape[0], args.hop, args.max_windows, args.on_too_many)
         wave = torch.from_numpy(samples).unsqueeze(0)
         t0 = time.perf_counter()
@@ -160,8 +125,7 @@ def main(argv=None) -> int:
         probs = [probability_fake(args.variant, o) for o in outputs]
         entry = {
             "path": path,
-            "samples": int(samples.shape[0]),
-            "samplesSha256": hashlib.sha256(samples.astype("<f4").tobytes()).hexdigest(),
+            **clip_identity(samples),
             **plan,
             "output": outputs,
             "probabilityFake": probs,

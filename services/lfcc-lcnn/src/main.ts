@@ -1,19 +1,9 @@
 // LFCC-LCNN detector service. LFCC_LCNN_VARIANT=sigmoid (default, model "lfcc-lcnn") or a-softmax
 // (model "lfcc-lcnn-a-softmax"); PORT (default 8004); LFCC_LCNN_MAX_WINDOWS caps the 7.5 s windows
 // scored per clip (default 32, longer clips are subsampled).
-import { serveDetector } from "@deepsafe/sdk";
+import { positiveIntFromEnv, serveDetector } from "@deepsafe/sdk";
 import { LfccLcnnModel } from "./model.js";
 import { parseVariant } from "./onnx.js";
 
-function optionalInt(name: string): number | undefined {
-  const raw = process.env[name];
-  if (raw === undefined || raw === "") return undefined;
-  const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, got "${raw}"`);
-  return value;
-}
-
-const model = new LfccLcnnModel(parseVariant(process.env.LFCC_LCNN_VARIANT), {
-  maxWindows: optionalInt("LFCC_LCNN_MAX_WINDOWS"),
-});
+const model = new LfccLcnnModel(parseVariant(process.env.LFCC_LCNN_VARIANT), { maxWindows: positiveIntFromEnv("LFCC_LCNN_MAX_WINDOWS") });
 await serveDetector(model, { port: Number(process.env.PORT ?? 8004) });

@@ -1,44 +1,20 @@
 // LFCC-LCNN audio anti-spoofing detector (Wang & Yamagishi, NII; ASVspoof 2019 LA) on onnxruntime-node.
 import {
-  AudioModel,
-  abstain,
-  makeResult,
+  AUDIO_MIME_TYPES,
+  WindowedAudioModel,
+  type ClipRequest,
   type DecodedAudio,
   type LoadContext,
   type ModelCard,
-  type ModelResult,
-  type PredictContext,
-  type Provenance,
-  type Segment,
+  type WindowedAudioOptions,
 } from "@deepsafe/sdk";
 import { createLfccLcnnSession, readModelDir, UPSTREAM_COMMIT, UPSTREAM_REPO, VARIANTS, type LfccLcnnSession } from "./onnx.js";
-import {
-  DEFAULT_HOP_FRAMES,
-  DEFAULT_MAX_WINDOWS,
-  DEFAULT_MIN_SECONDS,
-  DEFAULT_SILENCE_PEAK,
-  FEATURE_DIM,
-  FRAME_SHIFT,
-  SAMPLE_RATE,
-  WINDOW_FRAMES,
-  logOdds,
-  unscorableReason,
-  type TooManyWindows,
-  type Variant,
-} from "./plan.js";
-import { scoreClip } from "./score.js";
+import { DEFAULT_HOP_FRAMES, FEATURE_DIM, FRAME_SHIFT, SAMPLE_RATE, WINDOW_FRAMES, unscorableReason, type Variant } from "./plan.js";
+import { scoreClip, type ClipScore } from "./score.js";
 
-export interface LfccLcnnOptions {
+export interface LfccLcnnOptions extends WindowedAudioOptions {
   /** Frames between window starts (default 375 = 3.75 s, 50 % overlap). */
   hopFrames?: number;
-  /** Most windows per clip (default 32); see onTooMany. */
-  maxWindows?: number;
-  /** Past maxWindows: spread the windows evenly over the clip (default) or reject the clip. */
-  onTooMany?: TooManyWindows;
-  /** Shorter clips abstain (default 0.5 s). */
-  minSeconds?: number;
-  /** Clips whose peak |sample| is at or below this abstain as silent (default 1e-3, −60 dBFS). */
-  silencePeak?: number;
 }
 
 function cardFor(variant: Variant): ModelCard {
@@ -73,101 +49,41 @@ function cardFor(variant: Variant): ModelCard {
       { name: "features", datatype: "FP32", shape: [1, WINDOW_FRAMES, FEATURE_DIM] },
       { name: "logits", datatype: "FP32", shape: [1, VARIANTS[variant].outputs] },
     ],
-    mimeTypes: [
-      "audio/wav",
-      "audio/mpeg",
-      "audio/aac",
-      "audio/flac",
-      "audio/ogg",
-      "audio/mp4",
-      "video/mp4",
-      "video/quicktime",
-      "video/webm",
-      "video/x-matroska",
-      "video/x-msvideo",
-    ],
+    mimeTypes: [...AUDIO_MIME_TYPES],
   };
 }
 
-export class LfccLcnnModel extends AudioModel {
+export class LfccLcnnModel extends WindowedAudioModel<LfccLcnnSession, ClipScore> {
   readonly card: ModelCard;
-  private session: LfccLcnnSession | undefined;
+  private readonly hopFrames: number;
 
   constructor(
     readonly variant: Variant = "sigmoid",
-    private readonly options: LfccLcnnOptions = {},
+    options: LfccLcnnOptions = {},
   ) {
-    super();
+    super("LFCC-LCNN", options, 2 * SAMPLE_RATE);
     this.card = cardFor(variant);
+    this.hopFrames = options.hopFrames ?? DEFAULT_HOP_FRAMES;
   }
 
-  async load(ctx: LoadContext): Promise<Provenance> {
+  protected async open(ctx: LoadContext) {
     const { onnxPath, frontendPath, provenance } = await readModelDir(ctx.modelDir, this.variant);
-    const session = await createLfccLcnnSession({ onnxPath, frontendPath }, this.variant, ctx.intraOpThreads);
-    await this.session?.release();
-    this.session = session;
+    return { session: await createLfccLcnnSession({ onnxPath, frontendPath }, this.variant, ctx.intraOpThreads), provenance };
+  }
+
+  /** At least one frame shift of audio, whatever minSeconds says (src/plan.ts). */
+  protected override unscorable(input: DecodedAudio): string | undefined {
+    return unscorableReason(input.samples, input.sampleRate, this.options);
+  }
+
+  protected score(samples: Float32Array, session: LfccLcnnSession, request: ClipRequest): Promise<ClipScore> {
+    return scoreClip(samples, session, this.variant, { ...request, hopFrames: this.hopFrames });
+  }
+
+  protected windowNotes(clip: ClipScore) {
     return {
-      kind: provenance.kind,
-      source: provenance.source,
-      checkpointSha256: provenance.checkpointSha256,
-      onnxSha256: provenance.onnxSha256,
-      license: provenance.license,
-      description: provenance.description,
+      padded: `clip shorter than ${WINDOW_FRAMES} frames (${WINDOW_FRAMES * FRAME_SHIFT} samples), its ${clip.plan.usableFrames} frames tiled`,
+      hop: `${this.hopFrames} frames`,
     };
-  }
-
-  override async warmup(): Promise<void> {
-    const samples = new Float32Array(2 * SAMPLE_RATE);
-    for (let i = 0; i < samples.length; i++) samples[i] = 0.1 * Math.sin((2 * Math.PI * 440 * i) / SAMPLE_RATE);
-    await scoreClip(samples, this.requireSession(), this.variant);
-  }
-
-  async predict(input: DecodedAudio, ctx: PredictContext): Promise<ModelResult> {
-    const reason = unscorableReason(input.samples, input.sampleRate, {
-      minSeconds: this.options.minSeconds ?? DEFAULT_MIN_SECONDS,
-      silencePeak: this.options.silencePeak ?? DEFAULT_SILENCE_PEAK,
-    });
-    if (reason !== undefined) return abstain(reason, ctx.threshold);
-
-    const hopFrames = this.options.hopFrames ?? DEFAULT_HOP_FRAMES;
-    const clip = await scoreClip(input.samples, this.requireSession(), this.variant, {
-      hopFrames,
-      maxWindows: this.options.maxWindows ?? DEFAULT_MAX_WINDOWS,
-      onTooMany: this.options.onTooMany ?? "subsample",
-      signal: ctx.signal,
-    });
-    const segments: Segment[] = clip.windows.map((w) => ({
-      kind: "window",
-      index: w.index,
-      probabilityFake: w.probabilityFake,
-      startSeconds: w.startSeconds,
-      endSeconds: w.endSeconds,
-    }));
-    const top = clip.windows.reduce((a, b) => (b.probabilityFake > a.probabilityFake ? b : a));
-    const notes = [
-      `mean P(fake) of ${clip.windows.length} window${clip.windows.length === 1 ? "" : "s"}`,
-      `highest ${top.probabilityFake.toFixed(4)} at ${top.startSeconds.toFixed(2)}–${top.endSeconds.toFixed(2)} s`,
-    ];
-    if (clip.plan.padded) {
-      notes.push(`clip shorter than ${WINDOW_FRAMES} frames (${WINDOW_FRAMES * FRAME_SHIFT} samples), its ${clip.plan.usableFrames} frames tiled`);
-    }
-    if (clip.plan.subsampled) {
-      notes.push(`${clip.plan.regularCount} windows needed at hop ${hopFrames} frames; ${clip.windows.length} spread evenly instead`);
-    }
-    return makeResult(clip.probabilityFake, ctx.threshold, {
-      logit: logOdds(clip.probabilityFake),
-      segments,
-      note: notes.join("; "),
-    });
-  }
-
-  override async dispose(): Promise<void> {
-    await this.session?.release();
-    this.session = undefined;
-  }
-
-  private requireSession(): LfccLcnnSession {
-    if (!this.session) throw new Error(`${this.card.name} is not loaded`);
-    return this.session;
   }
 }

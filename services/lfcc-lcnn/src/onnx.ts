@@ -1,9 +1,8 @@
 // onnxruntime-node sessions for an exported LFCC-LCNN (python/export.py: frontend.onnx + model.onnx)
-// and its provenance.json. No SDK dependency, so tests can use it directly.
-import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
+// and its provenance.json (checked by the SDK's readConvertedModel).
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
+import { openOnnxSession, readConvertedModel, type Provenance } from "@deepsafe/sdk";
 import type { StaticInference } from "./lfcc.js";
 import { FEATURE_DIM, FRAME_SHIFT, STATIC_DIM, WINDOW_FRAMES, type Variant } from "./plan.js";
 
@@ -25,9 +24,18 @@ export const VARIANTS: Record<Variant, { modelName: string; folder: string; chec
   },
 };
 
+/** The official checkpoint of a variant: its path inside a weights mirror and its public URL (pinned commit). */
+export function officialCheckpoint(variant: Variant): { path: string; url: string } {
+  const { folder } = VARIANTS[variant];
+  return {
+    path: `nii_lfcc_lcnn/${folder}/trained_network.pt`,
+    url: `https://github.com/${UPSTREAM_REPO}/raw/${UPSTREAM_COMMIT}/project/02-asvspoof/${folder}/__pretrained/trained_network.pt`,
+  };
+}
+
 /** Where the official checkpoint of a variant sits in a weights mirror. */
 export function checkpointPath(mirror: string, variant: Variant): string {
-  return join(mirror, "nii_lfcc_lcnn", VARIANTS[variant].folder, "trained_network.pt");
+  return join(mirror, officialCheckpoint(variant).path);
 }
 
 /** "sigmoid", "lfcc-lcnn", "a-softmax", "asoftmax", "lfcc-lcnn-a-softmax", …; undefined or "" → sigmoid. */
@@ -39,22 +47,12 @@ export function parseVariant(value: string | undefined): Variant {
 }
 
 /** Contents of provenance.json written by python/export.py. */
-export interface LfccLcnnProvenance {
-  kind: "official" | "project-trained" | "random-fixture";
-  source: string;
-  checkpointSha256?: string;
-  onnxSha256?: string;
+export interface LfccLcnnProvenance extends Provenance {
   frontendSha256?: string;
-  license?: string;
-  description?: string;
   variant?: Variant;
   windowFrames?: number;
   featureDim?: number;
   staticDim?: number;
-}
-
-export async function sha256File(path: string): Promise<string> {
-  return createHash("sha256").update(await readFile(path)).digest("hex");
 }
 
 /**
@@ -66,40 +64,19 @@ export async function readModelDir(
   dir: string,
   variant: Variant,
 ): Promise<{ onnxPath: string; frontendPath: string; provenance: LfccLcnnProvenance }> {
-  const provenancePath = join(dir, "provenance.json");
-  const onnxPath = join(dir, "model.onnx");
-  const frontendPath = join(dir, "frontend.onnx");
-  let provenance: LfccLcnnProvenance;
-  try {
-    provenance = JSON.parse(await readFile(provenancePath, "utf8")) as LfccLcnnProvenance;
-  } catch (err) {
-    throw new Error(
-      `no usable ${provenancePath} (${(err as Error).message}); convert the weights first: ` +
-        "npm run prepare-model -w @deepsafe/lfcc-lcnn (needs DEEPSAFE_WEIGHTS_MIRROR)",
-    );
-  }
-  if (provenance.variant !== undefined && provenance.variant !== variant) {
-    throw new Error(`${dir} holds the ${provenance.variant} variant, not ${variant}`);
-  }
-  for (const [key, expected] of [["windowFrames", WINDOW_FRAMES], ["featureDim", FEATURE_DIM], ["staticDim", STATIC_DIM]] as const) {
-    const value = provenance[key];
-    if (value !== undefined && value !== expected) throw new Error(`${provenancePath}: ${key} is ${value}; this service needs ${expected}`);
-  }
-  if (provenance.kind === "official" && provenance.checkpointSha256 !== VARIANTS[variant].checkpointSha256) {
-    throw new Error(
-      `${provenancePath} says official weights but its checkpoint sha256 ${provenance.checkpointSha256} is not the pinned ` +
-        VARIANTS[variant].checkpointSha256,
-    );
-  }
-  const onnxSha = await sha256File(onnxPath);
-  if (provenance.onnxSha256 !== undefined && provenance.onnxSha256 !== onnxSha) {
-    throw new Error(`${onnxPath} has sha256 ${onnxSha}, but provenance.json records ${provenance.onnxSha256}`);
-  }
-  const frontendSha = await sha256File(frontendPath);
-  if (provenance.frontendSha256 !== undefined && provenance.frontendSha256 !== frontendSha) {
-    throw new Error(`${frontendPath} has sha256 ${frontendSha}, but provenance.json records ${provenance.frontendSha256}`);
-  }
-  return { onnxPath, frontendPath, provenance: { ...provenance, onnxSha256: onnxSha, frontendSha256: frontendSha } };
+  const { provenance, graphPaths } = await readConvertedModel<LfccLcnnProvenance>(dir, {
+    packageName: "@deepsafe/lfcc-lcnn",
+    checkpointSha256: VARIANTS[variant].checkpointSha256,
+    graphs: { "model.onnx": "onnxSha256", "frontend.onnx": "frontendSha256" },
+    check(p, { provenancePath }) {
+      if (p.variant !== undefined && p.variant !== variant) throw new Error(`${dir} holds the ${p.variant} variant, not ${variant}`);
+      for (const [key, expected] of [["windowFrames", WINDOW_FRAMES], ["featureDim", FEATURE_DIM], ["staticDim", STATIC_DIM]] as const) {
+        const value = p[key];
+        if (value !== undefined && value !== expected) throw new Error(`${provenancePath}: ${key} is ${value}; this service needs ${expected}`);
+      }
+    },
+  });
+  return { onnxPath: graphPaths["model.onnx"]!, frontendPath: graphPaths["frontend.onnx"]!, provenance };
 }
 
 export interface LfccLcnnSession {
@@ -115,15 +92,10 @@ export async function createLfccLcnnSession(
   variant: Variant,
   intraOpThreads = 1,
 ): Promise<LfccLcnnSession> {
-  const options: ort.InferenceSession.SessionOptions = {
-    intraOpNumThreads: Math.max(1, intraOpThreads),
-    interOpNumThreads: 1,
-    graphOptimizationLevel: "all",
-  };
-  const frontend = await ort.InferenceSession.create(paths.frontendPath, options);
+  const frontend = await openOnnxSession(paths.frontendPath, intraOpThreads);
   let network: ort.InferenceSession;
   try {
-    network = await ort.InferenceSession.create(paths.onnxPath, options);
+    network = await openOnnxSession(paths.onnxPath, intraOpThreads);
   } catch (err) {
     await frontend.release();
     throw err;

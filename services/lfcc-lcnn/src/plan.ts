@@ -1,13 +1,25 @@
-// Which 750-frame windows of a clip LFCC-LCNN scores, and how window outputs become a clip score.
-// Pure logic (no SDK, no onnxruntime). python/reference_scores.py implements the same plan;
+// Which 750-frame windows of a clip LFCC-LCNN scores, and how a window's output becomes P(fake).
+// Pure logic (no onnxruntime); averaging, log-odds and abstaining are the SDK's (sdk/src/audio/windows.ts),
+// as for every audio detector. python/reference_scores.py implements the same plan;
 // test/parity.test.ts checks that both agree.
 //
 // Upstream (project/02-asvspoof/lfcc-lcnn-*/model.py, Model._front_end) computes the LFCC of the whole
 // utterance, then with n = floor(N / 160) "true" frames: n <= 750 → frames 0..n-1 tiled to 750;
 // n > 750 → one 750-frame crop at a random position. We keep the first rule and replace the random
 // crop by overlapping windows covering the clip (all from the whole-clip LFCC).
+import {
+  AUDIO_SAMPLE_RATE,
+  DEFAULT_MAX_WINDOWS,
+  DEFAULT_MIN_SECONDS,
+  probabilityFakeFromLogits,
+  unscorableReason as clipUnscorableReason,
+  type TooManyWindows,
+  type UnscorableOptions,
+} from "@deepsafe/sdk";
 
-export const SAMPLE_RATE = 16_000;
+export { aggregateProbabilities, logOdds } from "@deepsafe/sdk";
+
+export const SAMPLE_RATE = AUDIO_SAMPLE_RATE;
 /** STFT hop and frame length in samples (10 ms / 20 ms). */
 export const FRAME_SHIFT = 160;
 export const FRAME_LENGTH = 320;
@@ -20,14 +32,8 @@ export const FEATURE_DIM = 60;
 export const WINDOW_SAMPLES = WINDOW_FRAMES * FRAME_SHIFT;
 /** Default hop between windows: 375 frames = 60,000 samples (3.75 s, 50 % overlap). */
 export const DEFAULT_HOP_FRAMES = 375;
-/** Default cap on windows per clip (32 windows at the default hop cover 123.75 s). */
-export const DEFAULT_MAX_WINDOWS = 32;
-/** Clips shorter than this abstain: tiling a few frames to 7.5 s is not speech. */
-export const DEFAULT_MIN_SECONDS = 0.5;
-/** Clips whose peak amplitude is at or below this (−60 dBFS) are treated as silence and abstain. */
-export const DEFAULT_SILENCE_PEAK = 1e-3;
-
-export type TooManyWindows = "subsample" | "error";
+// Window cap (32 windows at the default hop cover 123.75 s), shortest and quietest scored clip: the
+// SDK's defaults (DEFAULT_MAX_WINDOWS, DEFAULT_MIN_SECONDS, DEFAULT_SILENCE_PEAK).
 
 export interface PlanOptions {
   /** Frames between window starts (default 375). */
@@ -135,46 +141,22 @@ export type Variant = "sigmoid" | "a-softmax";
  * a-softmax: output [cos_spoof, cos_bonafide] → softmax(cos)[spoof] = sigmoid(cos_spoof − cos_bonafide).
  */
 export function probabilityFake(variant: Variant, output: readonly number[]): number {
-  const d = variant === "sigmoid" ? -output[0]! : output[0]! - output[1]!;
-  if (!Number.isFinite(d)) throw new RangeError(`non-finite network output [${output.join(", ")}]`);
-  return d >= 0 ? 1 / (1 + Math.exp(-d)) : Math.exp(d) / (1 + Math.exp(d));
+  if (!output.every(Number.isFinite)) throw new RangeError(`non-finite network output [${output.join(", ")}]`);
+  return variant === "sigmoid" ? probabilityFakeFromLogits(-output[0]!, 0) : probabilityFakeFromLogits(output[0]!, output[1]!);
 }
 
-/** Log-odds of a probability, or undefined where it is not finite (p of exactly 0 or 1). */
-export function logOdds(p: number): number | undefined {
-  const v = Math.log(p) - Math.log1p(-p);
-  return Number.isFinite(v) ? v : undefined;
-}
-
-/** Clip score = arithmetic mean of the windows' P(fake) (see MODEL_CARD.md). */
-export function aggregateProbabilities(probabilities: readonly number[]): number {
-  if (probabilities.length === 0) throw new RangeError("no window scores to aggregate");
-  let sum = 0;
-  for (const p of probabilities) sum += p;
-  return Math.min(1, Math.max(0, sum / probabilities.length));
-}
-
-/** Why a clip cannot be scored meaningfully (the model abstains), or undefined when it can. */
+/**
+ * Why a clip cannot be scored meaningfully (the model abstains), or undefined when it can: the SDK's
+ * rules, with at least one frame shift (10 ms) of audio whatever minSeconds says.
+ */
 export function unscorableReason(
   samples: Float32Array,
   sampleRate: number,
-  options: { minSeconds?: number; silencePeak?: number } = {},
+  options: Omit<UnscorableOptions, "modelName"> = {},
 ): string | undefined {
-  if (sampleRate !== SAMPLE_RATE) throw new RangeError(`LFCC-LCNN needs ${SAMPLE_RATE} Hz audio, got ${sampleRate} Hz`);
-  if (samples.length === 0) return "no audio samples";
-  const minSeconds = Math.max(options.minSeconds ?? DEFAULT_MIN_SECONDS, FRAME_SHIFT / SAMPLE_RATE);
-  const seconds = samples.length / sampleRate;
-  if (seconds < minSeconds) return `audio too short to score: ${seconds.toFixed(3)} s < ${minSeconds} s`;
-  const silencePeak = options.silencePeak ?? DEFAULT_SILENCE_PEAK;
-  let peak = 0;
-  for (let i = 0; i < samples.length; i++) {
-    const a = Math.abs(samples[i]!);
-    if (a > peak) peak = a;
-    else if (Number.isNaN(a)) throw new RangeError(`sample ${i} is NaN`);
-  }
-  if (peak <= silencePeak) {
-    const db = peak > 0 ? `${(20 * Math.log10(peak)).toFixed(1)} dBFS` : "digital silence";
-    return `audio is silent (peak ${db}, at or below ${(20 * Math.log10(silencePeak)).toFixed(0)} dBFS)`;
-  }
-  return undefined;
+  return clipUnscorableReason(samples, sampleRate, {
+    minSeconds: Math.max(options.minSeconds ?? DEFAULT_MIN_SECONDS, FRAME_SHIFT / SAMPLE_RATE),
+    silencePeak: options.silencePeak,
+    modelName: "LFCC-LCNN",
+  });
 }

@@ -4,6 +4,7 @@ import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { audioTesting } from "@deepsafe/sdk/testing";
 import { checkpointPath, readModelDir, VARIANTS } from "../src/onnx.js";
 import type { Variant } from "../src/plan.js";
 import { exportScript, lfccWeightsDir, referenceScript, runPython, tempDir, torchUnavailable, weightsMirror } from "./helpers.js";
@@ -42,21 +43,9 @@ pyTest("reference_scores.py refuses a checkpoint whose sha256 is not the pinned 
   assert.match(run.stderr, /does not match the pinned sha256 46f06c0d/);
 });
 
-function modelDirWith(provenance: object, files = { "model.onnx": "fake graph", "frontend.onnx": "fake front end" }): string {
-  const dir = tempDir("model-dir");
-  for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
-  writeFileSync(join(dir, "provenance.json"), JSON.stringify(provenance));
-  return dir;
-}
-
-async function loadError(dir: string, variant: Variant = "sigmoid"): Promise<string> {
-  try {
-    await readModelDir(dir, variant);
-  } catch (err) {
-    return (err as Error).message;
-  }
-  return "";
-}
+const modelDirWith = (provenance: object, files = { "model.onnx": "fake graph", "frontend.onnx": "fake front end" }) =>
+  audioTesting.writeModelDir(tempDir("model-dir"), provenance, files);
+const loadError = (dir: string, variant: Variant = "sigmoid") => audioTesting.rejectionMessage(() => readModelDir(dir, variant));
 
 test("a converted model claiming official weights with another checkpoint sha256 is refused", async () => {
   const dir = modelDirWith({ kind: "official", source: "x", checkpointSha256: "0".repeat(64), variant: "sigmoid" });

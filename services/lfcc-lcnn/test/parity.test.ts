@@ -2,25 +2,22 @@
 // (python/reference_scores.py), with the OFFICIAL sigmoid and a-softmax weights, on real encoded audio
 // (flite speech, tones, noise; wav/mp3/flac/ogg) decoded the way the service decodes it.
 // Skips (saying why) when the weights mirror, Python+torch or ffmpeg is missing.
-import { createHash } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { decodeAudio } from "@deepsafe/sdk";
+import { audioTesting } from "@deepsafe/sdk/testing";
 import { checkpointPath, createLfccLcnnSession, readModelDir, VARIANTS } from "../src/onnx.js";
 import { FEATURE_DIM, WINDOW_FRAMES, planWindows, type Variant } from "../src/plan.js";
 import { scoreClip } from "../src/score.js";
 import {
   exportModel,
   ffmpegDecode,
-  ffmpegUnavailable,
   lfccWeightsDir,
   referenceScript,
   runPython,
   synthesize,
   tempDir,
-  torchUnavailable,
   weightsMirror,
 } from "./helpers.js";
 
@@ -104,9 +101,7 @@ interface ReferenceOutput {
   files: ReferenceFile[];
 }
 
-const skipReason = !existsSync(lfccWeightsDir)
-  ? `official weights directory ${lfccWeightsDir} is absent (set DEEPSAFE_WEIGHTS_MIRROR)`
-  : (torchUnavailable() ?? ffmpegUnavailable());
+const skipReason = audioTesting.parityUnavailable(lfccWeightsDir);
 
 if (skipReason) {
   console.log(`\n  SKIPPED lfcc-lcnn parity tests: ${skipReason}\n`);
@@ -131,9 +126,8 @@ if (skipReason) {
 
   test("the SDK's decodeAudio yields exactly the samples the reference is given", async () => {
     for (const [i, file] of files.entries()) {
-      const sdk = await decodeAudio(readFileSync(file.path), { maxSeconds: 600 });
-      const bytes = Buffer.from(sdk.samples.buffer, sdk.samples.byteOffset, sdk.samples.byteLength);
-      assert.is(createHash("sha256").update(bytes).digest("hex"), decoded[i]!.sha256, file.name);
+      const sdk = await audioTesting.sdkDecode(file.path);
+      assert.is(sdk.sha256, decoded[i]!.sha256, file.name);
       assert.is(sdk.sampleRate, 16000);
     }
   });

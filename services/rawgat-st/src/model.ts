@@ -1,39 +1,9 @@
 // RawGAT-ST audio anti-spoofing detector (Tak et al., ASVspoof 2021 workshop) on onnxruntime-node.
-import {
-  AUDIO_SAMPLE_RATE,
-  AudioModel,
-  DEFAULT_HOP_SAMPLES,
-  DEFAULT_MAX_WINDOWS,
-  DEFAULT_MIN_SECONDS,
-  DEFAULT_SILENCE_PEAK,
-  abstain,
-  logOdds,
-  makeResult,
-  scoreClip,
-  unscorableReason,
-  type DecodedAudio,
-  type LoadContext,
-  type ModelCard,
-  type ModelResult,
-  type PredictContext,
-  type Provenance,
-  type Segment,
-  type TooManyWindows,
-} from "@deepsafe/sdk";
-import { createRawGatSession, readModelDir, UPSTREAM_COMMIT, UPSTREAM_REPO, VARIANTS, WINDOW_SAMPLES, type RawGatSession, type RawGatVariant } from "./onnx.js";
+import { WaveformWindowModel, waveformWindowCard, type LoadContext, type ModelCard, type WaveformWindowOptions } from "@deepsafe/sdk";
+import { createRawGatSession, readModelDir, UPSTREAM_COMMIT, UPSTREAM_REPO, VARIANTS, WINDOW_SAMPLES, type RawGatVariant } from "./onnx.js";
 
-export interface RawGatOptions {
-  /** Samples between window starts (default 32,300 = 50 % overlap). */
-  hopSamples?: number;
-  /** Most windows per clip (default 32); see onTooMany. */
-  maxWindows?: number;
-  /** Past maxWindows: spread the windows evenly over the clip (default) or reject the clip. */
-  onTooMany?: TooManyWindows;
-  /** Shorter clips abstain (default 0.5 s). */
-  minSeconds?: number;
-  /** Clips whose peak |sample| is at or below this abstain as silent (default 1e-3, −60 dBFS). */
-  silencePeak?: number;
-}
+/** Window hop and cap, and when a clip abstains (see WaveformWindowOptions). */
+export type RawGatOptions = WaveformWindowOptions;
 
 const FUSION: Record<RawGatVariant, string> = {
   mul: "element-wise product",
@@ -42,7 +12,7 @@ const FUSION: Record<RawGatVariant, string> = {
 };
 
 function cardFor(variant: RawGatVariant): ModelCard {
-  return {
+  return waveformWindowCard({
     name: VARIANTS[variant].modelName,
     version: UPSTREAM_COMMIT.slice(0, 7),
     description:
@@ -54,111 +24,22 @@ function cardFor(variant: RawGatVariant): ModelCard {
       '"End-to-end spectro-temporal graph attention networks for speaker verification anti-spoofing and speech deepfake detection", ' +
       "Proc. ASVspoof 2021 Workshop, arXiv:2107.12710",
     license: "MIT (Copyright 2021 EURECOM Audio Security and Privacy Group)",
-    defaultThreshold: 0.5,
-    preprocessing:
-      "ffmpeg → mono 16 kHz float32, no normalisation; windows of 64,600 samples (4.0375 s), hop 32,300, " +
-      "last window aligned to the clip end; clips under 64,600 samples repeat-padded (tiled); " +
-      "P(fake) per window = softmax(logits)[spoof]; clip score = mean of window P(fake)",
-    tensors: [
-      { name: "waveform", datatype: "FP32", shape: [1, WINDOW_SAMPLES] },
-      { name: "logits", datatype: "FP32", shape: [1, 2] },
-    ],
-    mimeTypes: [
-      "audio/wav",
-      "audio/mpeg",
-      "audio/aac",
-      "audio/flac",
-      "audio/ogg",
-      "audio/mp4",
-      "video/mp4",
-      "video/quicktime",
-      "video/webm",
-      "video/x-matroska",
-      "video/x-msvideo",
-    ],
-  };
+  }, WINDOW_SAMPLES);
 }
 
-export class RawGatStModel extends AudioModel {
+export class RawGatStModel extends WaveformWindowModel {
   readonly card: ModelCard;
-  private session: RawGatSession | undefined;
 
   constructor(
     readonly variant: RawGatVariant = "mul",
-    private readonly options: RawGatOptions = {},
+    options: RawGatOptions = {},
   ) {
-    super();
+    super(`RawGAT-ST-${variant}`, options, WINDOW_SAMPLES);
     this.card = cardFor(variant);
   }
 
-  async load(ctx: LoadContext): Promise<Provenance> {
+  protected async open(ctx: LoadContext) {
     const { onnxPath, provenance } = await readModelDir(ctx.modelDir, this.variant);
-    const session = await createRawGatSession(onnxPath, ctx.intraOpThreads);
-    await this.session?.release();
-    this.session = session;
-    return {
-      kind: provenance.kind,
-      source: provenance.source,
-      checkpointSha256: provenance.checkpointSha256,
-      onnxSha256: provenance.onnxSha256,
-      license: provenance.license,
-      description: provenance.description,
-    };
-  }
-
-  override async warmup(): Promise<void> {
-    const window = new Float32Array(WINDOW_SAMPLES);
-    for (let i = 0; i < window.length; i++) window[i] = 0.1 * Math.sin((2 * Math.PI * 440 * i) / AUDIO_SAMPLE_RATE);
-    await this.requireSession().infer(window);
-  }
-
-  async predict(input: DecodedAudio, ctx: PredictContext): Promise<ModelResult> {
-    const reason = unscorableReason(input.samples, input.sampleRate, {
-      minSeconds: this.options.minSeconds ?? DEFAULT_MIN_SECONDS,
-      silencePeak: this.options.silencePeak ?? DEFAULT_SILENCE_PEAK,
-      modelName: `RawGAT-ST-${this.variant}`,
-    });
-    if (reason !== undefined) return abstain(reason, ctx.threshold);
-
-    const session = this.requireSession();
-    const hopSamples = this.options.hopSamples ?? DEFAULT_HOP_SAMPLES;
-    const clip = await scoreClip(input.samples, session.infer, {
-      windowSamples: WINDOW_SAMPLES,
-      hopSamples,
-      maxWindows: this.options.maxWindows ?? DEFAULT_MAX_WINDOWS,
-      onTooMany: this.options.onTooMany ?? "subsample",
-      signal: ctx.signal,
-    });
-    const segments: Segment[] = clip.windows.map((w) => ({
-      kind: "window",
-      index: w.index,
-      probabilityFake: w.probabilityFake,
-      startSeconds: w.startSeconds,
-      endSeconds: w.endSeconds,
-    }));
-    const top = clip.windows.reduce((a, b) => (b.probabilityFake > a.probabilityFake ? b : a));
-    const notes = [
-      `mean P(fake) of ${clip.windows.length} window${clip.windows.length === 1 ? "" : "s"}`,
-      `highest ${top.probabilityFake.toFixed(4)} at ${top.startSeconds.toFixed(2)}–${top.endSeconds.toFixed(2)} s`,
-    ];
-    if (clip.plan.padded) notes.push(`clip shorter than ${WINDOW_SAMPLES} samples, repeat-padded`);
-    if (clip.plan.subsampled) {
-      notes.push(`${clip.plan.regularCount} windows needed at hop ${hopSamples}; ${clip.windows.length} spread evenly instead`);
-    }
-    return makeResult(clip.probabilityFake, ctx.threshold, {
-      logit: logOdds(clip.probabilityFake),
-      segments,
-      note: notes.join("; "),
-    });
-  }
-
-  override async dispose(): Promise<void> {
-    await this.session?.release();
-    this.session = undefined;
-  }
-
-  private requireSession(): RawGatSession {
-    if (!this.session) throw new Error(`${this.card.name} is not loaded`);
-    return this.session;
+    return { session: await createRawGatSession(onnxPath, ctx.intraOpThreads), provenance };
   }
 }

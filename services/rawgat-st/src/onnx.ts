@@ -1,10 +1,11 @@
-// onnxruntime-node session for an exported RawGAT-ST graph (python/export.py) and its provenance.json.
-// No runtime SDK dependency (types only), so tests can use it directly.
-import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
-import * as ort from "onnxruntime-node";
-import type { WindowInference } from "@deepsafe/sdk";
+// RawGAT-ST: the official checkpoints, the variant names, and the converted model (python/export.py) on
+// onnxruntime-node through the SDK's raw-waveform window helpers.
+import {
+  createWaveformSession,
+  readWaveformModelDir,
+  type WaveformProvenance,
+  type WaveformSession,
+} from "@deepsafe/sdk";
 
 /**
  * Input length of the published RawGAT-ST models (upstream model_config nb_samp): ~4.04 s at 16 kHz, the only
@@ -57,84 +58,22 @@ export function parseVariant(value: string | undefined): RawGatVariant {
   throw new Error(`unknown RawGAT-ST variant "${value}": use mul, add or cat`);
 }
 
-/** Contents of provenance.json written by python/export.py. */
-export interface RawGatProvenance {
-  kind: "official" | "project-trained" | "random-fixture";
-  source: string;
-  checkpointSha256?: string;
-  onnxSha256?: string;
-  license?: string;
-  description?: string;
-  variant?: RawGatVariant;
-  inputSamples?: number;
-}
-
-export async function sha256File(path: string): Promise<string> {
-  return createHash("sha256").update(await readFile(path)).digest("hex");
-}
-
 /**
  * Read and check a converted model directory: provenance.json must exist and describe this variant,
  * model.onnx must match its recorded sha256, and official weights must come from the pinned checkpoint.
  */
-export async function readModelDir(
-  dir: string,
-  variant: RawGatVariant,
-): Promise<{ onnxPath: string; provenance: RawGatProvenance }> {
-  const provenancePath = join(dir, "provenance.json");
-  const onnxPath = join(dir, "model.onnx");
-  let provenance: RawGatProvenance;
-  try {
-    provenance = JSON.parse(await readFile(provenancePath, "utf8")) as RawGatProvenance;
-  } catch (err) {
-    throw new Error(
-      `no usable ${provenancePath} (${(err as Error).message}); convert the weights first: ` +
-        "npm run prepare-model -w @deepsafe/rawgat-st (needs DEEPSAFE_WEIGHTS_MIRROR)",
-    );
-  }
-  if (provenance.variant !== undefined && provenance.variant !== variant) {
-    throw new Error(`${dir} holds RawGAT-ST-${provenance.variant}, not RawGAT-ST-${variant}`);
-  }
-  if (provenance.inputSamples !== undefined && provenance.inputSamples !== WINDOW_SAMPLES) {
-    throw new Error(`${onnxPath} takes ${provenance.inputSamples} samples; this service needs ${WINDOW_SAMPLES}`);
-  }
-  if (provenance.kind === "official" && provenance.checkpointSha256 !== VARIANTS[variant].checkpointSha256) {
-    throw new Error(
-      `${provenancePath} says official weights but its checkpoint sha256 ${provenance.checkpointSha256} is not the pinned ` +
-        VARIANTS[variant].checkpointSha256,
-    );
-  }
-  const actual = await sha256File(onnxPath);
-  if (provenance.onnxSha256 !== undefined && provenance.onnxSha256 !== actual) {
-    throw new Error(`${onnxPath} has sha256 ${actual}, but provenance.json records ${provenance.onnxSha256}`);
-  }
-  return { onnxPath, provenance: { ...provenance, onnxSha256: actual } };
-}
-
-export interface RawGatSession {
-  /** [spoof, bona fide] logits of one 64,600-sample window. */
-  infer: WindowInference;
-  release(): Promise<void>;
-}
-
-export async function createRawGatSession(onnxPath: string, intraOpThreads = 1): Promise<RawGatSession> {
-  const session = await ort.InferenceSession.create(onnxPath, {
-    intraOpNumThreads: Math.max(1, intraOpThreads),
-    interOpNumThreads: 1,
-    graphOptimizationLevel: "all",
+export function readModelDir(dir: string, variant: RawGatVariant): Promise<{ onnxPath: string; provenance: WaveformProvenance<RawGatVariant> }> {
+  const { checkpointSha256 } = VARIANTS[variant];
+  return readWaveformModelDir(dir, {
+    packageName: "@deepsafe/rawgat-st",
+    checkpointSha256,
+    variant,
+    variantLabel: (v) => `RawGAT-ST-${v}`,
+    windowSamples: WINDOW_SAMPLES,
   });
-  if (!session.inputNames.includes("waveform") || !session.outputNames.includes("logits")) {
-    await session.release();
-    throw new Error(`${onnxPath} is not a RawGAT-ST export (inputs ${session.inputNames}, outputs ${session.outputNames})`);
-  }
-  return {
-    async infer(window: Float32Array): Promise<[number, number]> {
-      if (window.length !== WINDOW_SAMPLES) throw new RangeError(`window must have ${WINDOW_SAMPLES} samples, got ${window.length}`);
-      const out = await session.run({ waveform: new ort.Tensor("float32", window, [1, WINDOW_SAMPLES]) });
-      const logits = out.logits?.data as Float32Array | undefined;
-      if (!logits || logits.length !== 2) throw new Error("RawGAT-ST returned no [1, 2] logits");
-      return [logits[0]!, logits[1]!];
-    },
-    release: () => session.release(),
-  };
+}
+
+/** [spoof, bona fide] logits of one 64,600-sample window. */
+export function createRawGatSession(onnxPath: string, intraOpThreads = 1): Promise<WaveformSession> {
+  return createWaveformSession(onnxPath, intraOpThreads, { name: "RawGAT-ST", windowSamples: WINDOW_SAMPLES });
 }

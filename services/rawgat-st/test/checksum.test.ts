@@ -5,6 +5,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { audioTesting } from "@deepsafe/sdk/testing";
 import { checkpointUrl, readModelDir, VARIANTS, type RawGatVariant } from "../src/onnx.js";
 import { exportScript, rawgatWeightsDir, referenceScript, runPython, serviceDir, tempDir, torchUnavailable } from "./helpers.js";
 
@@ -63,21 +64,8 @@ pyTest("reference_scores.py refuses a checkpoint whose sha256 is not the pinned 
   assert.match(run.stderr, /does not match the pinned sha256 4ee99110/);
 });
 
-function modelDirWith(provenance: object, onnx = "fake graph"): string {
-  const dir = tempDir("model-dir");
-  writeFileSync(join(dir, "model.onnx"), onnx);
-  writeFileSync(join(dir, "provenance.json"), JSON.stringify(provenance));
-  return dir;
-}
-
-async function loadError(dir: string, variant: RawGatVariant = "mul"): Promise<string> {
-  try {
-    await readModelDir(dir, variant);
-  } catch (err) {
-    return (err as Error).message;
-  }
-  return "";
-}
+const modelDirWith = (provenance: object) => audioTesting.writeModelDir(tempDir("model-dir"), provenance);
+const loadError = (dir: string, variant: RawGatVariant = "mul") => audioTesting.rejectionMessage(() => readModelDir(dir, variant));
 
 test("a converted model claiming official weights with another checkpoint sha256 is refused", async () => {
   const dir = modelDirWith({ kind: "official", source: "x", checkpointSha256: VARIANTS.add.checkpointSha256, variant: "mul" });

@@ -1,30 +1,16 @@
 // RawGatStModel behaviour (abstaining, windows, segments, notes) and one end-to-end gRPC call, on a
 // random-weight fixture of the identical RawGAT-ST-mul layout (python/export.py --random-seed).
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { Prediction, SegmentKind, WeightsKind } from "@deepsafe/proto/grpc/common";
-import { createDetectorClient, predictBytes, serveDetector, type PredictContext } from "@deepsafe/sdk";
+import { audioTesting } from "@deepsafe/sdk/testing";
 import { RawGatStModel } from "../src/model.js";
 import { exportModel, ffmpegUnavailable, synthesize, tempDir, torchUnavailable } from "./helpers.js";
 
 const skipReason = torchUnavailable() ?? ffmpegUnavailable();
 
-function ctx(threshold = 0.5): PredictContext {
-  return {
-    requestId: "t",
-    threshold,
-    options: {},
-    mimeType: "audio/wav",
-    fileName: "x.wav",
-    signal: new AbortController().signal,
-  };
-}
-
-const audio = (samples: Float32Array) => ({ samples, sampleRate: 16000, durationSeconds: samples.length / 16000 });
-const tone = (seconds: number, amplitude = 0.3) =>
-  Float32Array.from({ length: Math.round(seconds * 16000) }, (_, i) => amplitude * Math.sin((2 * Math.PI * 300 * i) / 16000));
+const { predictContext: ctx, decodedAudio: audio, predictOverGrpc, rejectionMessage, tone, unscorableClips } = audioTesting;
 
 if (skipReason) {
   console.log(`\n  SKIPPED rawgat-st model tests: ${skipReason}\n`);
@@ -47,22 +33,13 @@ if (skipReason) {
   });
 
   test("a mul conversion is refused by the cat service", async () => {
-    try {
-      await new RawGatStModel("cat").load({ modelDir: fixture, intraOpThreads: 1 });
-      assert.unreachable("expected a variant mismatch");
-    } catch (err) {
-      assert.match((err as Error).message, /holds RawGAT-ST-mul, not RawGAT-ST-cat/);
-    }
+    assert.match(await rejectionMessage(() => new RawGatStModel("cat").load({ modelDir: fixture, intraOpThreads: 1 })), /holds RawGAT-ST-mul, not RawGAT-ST-cat/);
   });
 
   test("empty, too short and silent audio abstain with a reason", async () => {
     const model = new RawGatStModel();
     await model.load({ modelDir: fixture, intraOpThreads: 1 });
-    for (const [samples, reason] of [
-      [new Float32Array(0), /no audio samples/],
-      [tone(0.2), /too short/],
-      [new Float32Array(3 * 16000), /silent/],
-    ] as const) {
+    for (const [samples, reason] of unscorableClips()) {
       const r = await model.predict(audio(samples), ctx());
       assert.is(r.prediction, Prediction.PREDICTION_UNDETERMINED);
       assert.match(r.note, reason);
@@ -98,12 +75,7 @@ if (skipReason) {
 
     const strict = new RawGatStModel("mul", { maxWindows: 2, onTooMany: "error" });
     await strict.load({ modelDir: fixture, intraOpThreads: 1 });
-    try {
-      await strict.predict(audio(tone(10)), ctx());
-      assert.unreachable("expected TooManyWindowsError");
-    } catch (err) {
-      assert.match((err as Error).message, /needs 4 windows .* limit of 2/);
-    }
+    assert.match(await rejectionMessage(() => strict.predict(audio(tone(10)), ctx())), /needs 4 windows .* limit of 2/);
     await strict.dispose();
   });
 
@@ -111,25 +83,12 @@ if (skipReason) {
     const dir = tempDir("grpc");
     const mp3 = join(dir, "tone.mp3");
     synthesize(mp3, "sine=frequency=330:sample_rate=44100:duration=6", ["-c:a", "libmp3lame", "-b:a", "64k"]);
-    const handle = await serveDetector(new RawGatStModel(), {
-      port: 0,
-      metricsPort: -1,
-      handleSignals: false,
-      modelDir: fixture,
-      intraOpThreads: 1,
-    });
-    try {
-      const client = createDetectorClient(`127.0.0.1:${handle.port}`);
-      const res = await predictBytes(client, { header: { threshold: 0.5 }, bytes: readFileSync(mp3) });
-      client.close();
-      assert.is(res.modelName, "rawgat-st");
-      assert.is(res.weightsKind, WeightsKind.WEIGHTS_KIND_RANDOM_FIXTURE);
-      assert.is(res.segments.length, 2);
-      assert.ok(res.segments.every((s) => s.kind === SegmentKind.SEGMENT_KIND_WINDOW));
-      assert.ok(res.prediction === Prediction.PREDICTION_FAKE || res.prediction === Prediction.PREDICTION_REAL);
-    } finally {
-      await handle.drain();
-    }
+    const res = await predictOverGrpc(new RawGatStModel(), fixture, mp3);
+    assert.is(res.modelName, "rawgat-st");
+    assert.is(res.weightsKind, WeightsKind.WEIGHTS_KIND_RANDOM_FIXTURE);
+    assert.is(res.segments.length, 2);
+    assert.ok(res.segments.every((s) => s.kind === SegmentKind.SEGMENT_KIND_WINDOW));
+    assert.ok(res.prediction === Prediction.PREDICTION_FAKE || res.prediction === Prediction.PREDICTION_REAL);
   });
 }
 

@@ -2,26 +2,26 @@
 // weights, on real encoded audio made with ffmpeg (flite TTS speech, tones, noise; wav/mp3/flac),
 // decoded the way the service decodes it. The served mul variant runs on every file; add and cat on
 // two. Skips (saying why) when the weights mirror, Python+torch or ffmpeg is missing.
-import { createHash } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { decodeAudio, planWindows, scoreClip } from "@deepsafe/sdk";
+import { planWindows } from "@deepsafe/sdk";
+import { audioTesting } from "@deepsafe/sdk/testing";
 import { createRawGatSession, readModelDir, VARIANTS, type RawGatVariant } from "../src/onnx.js";
 import {
   exportModel,
   ffmpegDecode,
-  ffmpegUnavailable,
   rawgatWeightsDir,
   referenceScript,
   runPython,
   synthesize,
   synthesizeSpeech,
   tempDir,
-  torchUnavailable,
   weightsMirror,
 } from "./helpers.js";
+
+const { compareWithWaveformReference, parityUnavailable, sdkDecode } = audioTesting;
+type WaveformReference = audioTesting.WaveformReference;
 
 const TOLERANCE = 1e-4;
 const THREADS = Number(process.env.RAWGAT_TEST_THREADS ?? 1);
@@ -70,28 +70,7 @@ const CLIPS: Clip[] = [
 /** Files each variant is checked on (indices into CLIPS). */
 const FILES_PER_VARIANT: Record<RawGatVariant, number[]> = { mul: [0, 1, 2, 3], add: [1, 2], cat: [1, 2] };
 
-interface ReferenceFile {
-  path: string;
-  samples: number;
-  samplesSha256: string;
-  starts: number[];
-  padded: boolean;
-  subsampled: boolean;
-  logits: [number, number][];
-  probabilityFake: number[];
-  clipProbabilityFake: number;
-}
-
-interface ReferenceOutput {
-  variant: string;
-  checkpointSha256: string;
-  secondsPerWindow: number;
-  files: ReferenceFile[];
-}
-
-const skipReason = !existsSync(rawgatWeightsDir)
-  ? `official weights directory ${rawgatWeightsDir} is absent (set DEEPSAFE_WEIGHTS_MIRROR)`
-  : (torchUnavailable() ?? ffmpegUnavailable());
+const skipReason = parityUnavailable(rawgatWeightsDir);
 
 if (skipReason) {
   console.log(`\n  SKIPPED rawgat-st parity tests: ${skipReason}\n`);
@@ -103,7 +82,7 @@ if (skipReason) {
     clip.make(path);
     return { ...clip, path };
   });
-  const decoded = files.map((f) => ffmpegDecode(f.path, f.format));
+  const decoded = files.map((f) => ({ name: f.name, ...ffmpegDecode(f.path, f.format) }));
 
   test("test audio decodes to the intended shapes", () => {
     assert.equal(decoded.map((d) => planWindows(d.samples.length).starts.length), [3, 2, 1, 2]);
@@ -112,9 +91,8 @@ if (skipReason) {
 
   test("the SDK's decodeAudio yields exactly the samples the reference is given", async () => {
     for (const [i, file] of files.entries()) {
-      const sdk = await decodeAudio(readFileSync(file.path), { maxSeconds: 600 });
-      const bytes = Buffer.from(sdk.samples.buffer, sdk.samples.byteOffset, sdk.samples.byteLength);
-      assert.is(createHash("sha256").update(bytes).digest("hex"), decoded[i]!.sha256, file.name);
+      const sdk = await sdkDecode(file.path);
+      assert.is(sdk.sha256, decoded[i]!.sha256, file.name);
       assert.is(sdk.sampleRate, 16000);
     }
   });
@@ -134,49 +112,29 @@ if (skipReason) {
         ...picked.map((i) => files[i]!.path),
       ]);
       assert.is(ref.status, 0, ref.stderr);
-      const reference = JSON.parse(ref.stdout) as ReferenceOutput;
+      const reference = JSON.parse(ref.stdout) as WaveformReference;
       assert.is(reference.checkpointSha256, VARIANTS[variant].checkpointSha256);
 
       const session = await createRawGatSession(onnxPath, THREADS);
-      let maxDelta = 0;
-      let windows = 0;
-      let ortSeconds = 0;
       try {
         await session.infer(new Float32Array(64600)); // warm-up, not timed
-        for (const [k, i] of picked.entries()) {
-          const file = files[i]!;
-          const r = reference.files[k]!;
-          const d = decoded[i]!;
-          assert.is(r.samples, d.samples.length, `${file.name}: sample count`);
-          assert.is(r.samplesSha256, d.sha256, `${file.name}: Python and TS decoded different samples`);
-          const clip = await scoreClip(d.samples, async (w) => {
-            const t0 = performance.now();
-            const out = await session.infer(w);
-            ortSeconds += (performance.now() - t0) / 1000;
-            return out;
-          });
-          assert.equal(clip.plan.starts, r.starts, `${file.name}: window starts`);
-          assert.is(clip.plan.padded, r.padded);
-          for (const [j, w] of clip.windows.entries()) {
-            const [a, b] = r.logits[j]!;
-            maxDelta = Math.max(maxDelta, Math.abs(w.logits[0] - a), Math.abs(w.logits[1] - b));
-            windows++;
-          }
-          assert.ok(Math.abs(clip.probabilityFake - r.clipProbabilityFake) <= TOLERANCE, `${file.name}: clip P(fake)`);
+        const clips = picked.map((i) => decoded[i]!);
+        const { scores, maxDelta, windows, inferSeconds } = await compareWithWaveformReference(clips, reference, session.infer, TOLERANCE);
+        for (const [k, clip] of scores.entries()) {
           console.log(
-            `    RawGAT-ST-${variant} ${file.name}: ${clip.windows.length} window(s), P(fake) ${clip.probabilityFake.toFixed(4)} ` +
+            `    RawGAT-ST-${variant} ${clips[k]!.name}: ${clip.windows.length} window(s), P(fake) ${clip.probabilityFake.toFixed(4)} ` +
               `(logits ${clip.windows.map((w) => `[${w.logits[0].toFixed(2)}, ${w.logits[1].toFixed(2)}]`).join(" ")})`,
           );
         }
+        console.log(
+          `  RawGAT-ST-${variant}: max |Δlogit| = ${maxDelta.toExponential(2)} over ${windows} windows of ${picked.length} files; ` +
+            `per window (${THREADS} thread${THREADS === 1 ? "" : "s"}): ORT ${((inferSeconds / windows) * 1000).toFixed(0)} ms, ` +
+            `PyTorch ${(reference.secondsPerWindow * 1000).toFixed(0)} ms`,
+        );
+        assert.ok(maxDelta <= TOLERANCE, `max |Δlogit| ${maxDelta} > ${TOLERANCE}`);
       } finally {
         await session.release();
       }
-      console.log(
-        `  RawGAT-ST-${variant}: max |Δlogit| = ${maxDelta.toExponential(2)} over ${windows} windows of ${picked.length} files; ` +
-          `per window (${THREADS} thread${THREADS === 1 ? "" : "s"}): ORT ${((ortSeconds / windows) * 1000).toFixed(0)} ms, ` +
-          `PyTorch ${(reference.secondsPerWindow * 1000).toFixed(0)} ms`,
-      );
-      assert.ok(maxDelta <= TOLERANCE, `max |Δlogit| ${maxDelta} > ${TOLERANCE}`);
     });
   }
 }
