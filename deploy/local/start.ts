@@ -33,7 +33,12 @@ async function portFree(port: number): Promise<boolean> {
   });
 }
 
-const mesh = await startMesh({ registry, detectors: ready, ferretdb });
+// Detectors that will not run stay listed, with the reason, in ListModels and /health.
+const served = {
+  ...registry,
+  detectors: registry.detectors.map((d) => (unavailable.has(d.name) ? { ...d, unavailable: unavailable.get(d.name) } : d)),
+};
+const mesh = await startMesh({ registry: served, detectors: ready, ferretdb });
 let stopping = false;
 const shutdown = () => {
   if (stopping) return;

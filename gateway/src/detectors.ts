@@ -141,6 +141,13 @@ export class DetectorPool {
   }
 
   private async check(e: Entry): Promise<void> {
+    if (e.config.unavailable) {
+      // Not started by the launcher: report why instead of polling a port nobody listens on.
+      e.health = ModelHealth.UNREACHABLE;
+      e.detail = `not running: ${e.config.unavailable}`;
+      e.checked = true;
+      return;
+    }
     if (e.checking) return; // previous check still pending: its deadline will end it
     e.checking = true;
     try {

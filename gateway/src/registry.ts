@@ -38,6 +38,8 @@ export const DetectorConfigSchema = z.strictObject({
   deadline_ms: z.number().int().positive().default(30_000),
   /** Overrides the model's own default threshold when the request sets none. */
   threshold: Probability.optional(),
+  /** Set by the launcher when it does not run this detector (e.g. no real weights): why, for health. */
+  unavailable: z.string().min(1).optional(),
   /** Extra environment for the detector process (used by the launcher only). */
   env: z.record(z.string(), z.string()).optional(),
 });

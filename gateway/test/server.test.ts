@@ -78,6 +78,7 @@ test.before(async () => {
       det("picky"),
       det("audio", { media_type: "audio" }),
       det("slowreader", { media_type: "audio" }),
+      { name: "absent", package: "test", media_type: "image", address: "127.0.0.1:9", default: false, unavailable: "no official weights" },
     ],
   });
   gw = await startGateway({ registry, log: () => {} });
@@ -115,6 +116,16 @@ test("Detect: average over the same detectors is fake", async () => {
   assert.is(res.verdict, Verdict.FAKE);
   assert.ok(Math.abs(res.ensembleScore! - 0.55) < 1e-9);
   assert.ok(Math.abs(res.confidenceInVerdict - 0.55) < 1e-9);
+});
+
+test("a detector the launcher did not start is listed with its reason and reported as failed", async () => {
+  const listed = (await client.listModels({})).models.find((m) => m.name === "absent")!;
+  assert.is(listed.health, ModelHealth.UNREACHABLE);
+  assert.match(listed.healthDetail, /not running: no official weights/);
+  const res = await client.detect(upload({ models: ["fake1", "absent"] }, JPEG));
+  const absent = res.modelResults.find((r) => r.model === "absent")!;
+  assert.is(absent.errorCode, "UNAVAILABLE");
+  assert.match(absent.errorMessage, /no official weights/);
 });
 
 test("Detect: a failing detector gives a partial verdict", async () => {
@@ -227,13 +238,13 @@ test("Detect over gRPC (h2) and gRPC-Web", async () => {
   assert.is(b.verdict, Verdict.FAKE);
   const web1 = createClient(DeepSafeService, createGrpcWebTransport({ baseUrl: gw.url, httpVersion: "1.1" }));
   const h = await web1.getHealth({});
-  assert.is(h.models.length, 8);
+  assert.is(h.models.length, 9);
 });
 
 test("a plain grpc-js client works too", async () => {
   const c = new DeepSafeServiceClient(gw.url.replace("http://", ""), grpc.credentials.createInsecure());
   const res = await new Promise<{ models: unknown[] }>((resolve, reject) => c.listModels({ mediaType: 0 }, (e, r) => (e ? reject(e) : resolve(r))));
-  assert.is(res.models.length, 8);
+  assert.is(res.models.length, 9);
   c.close();
 });
 
@@ -245,7 +256,7 @@ test("ListModels over HTTP/1.1 (Connect JSON via fetch) on the same port", async
   });
   assert.is(res.status, 200);
   const body = (await res.json()) as { models: { name: string; health: string; votes?: boolean; default?: boolean; info?: { weights?: { kind: string } } }[] };
-  assert.is(body.models.length, 6);
+  assert.is(body.models.length, 7);
   const fake1 = body.models.find((m) => m.name === "fake1")!;
   assert.is(fake1.health, "MODEL_HEALTH_SERVING");
   assert.is(fake1.default, true);
