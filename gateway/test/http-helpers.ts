@@ -69,10 +69,15 @@ export interface StreamedUpload {
 export function streamedPost(base: string, path: string, headers: Record<string, string>): StreamedUpload {
   const url = new URL(base + path);
   let sent = 0;
+  // Once the server has answered (or hung up), writes stop waiting for 'drain': a server that refused
+  // the upload stops reading, so a drain may never come.
+  let settled = false;
   const req = http.request({ host: url.hostname, port: url.port, path: url.pathname + url.search, method: "POST", headers, agent: false });
   req.on("error", () => {}); // the server may close while we still write: expected in these tests
   const reply = new Promise<Reply & { sentWhenAnswered: number }>((resolve, reject) => {
     req.on("response", (res) => {
+      settled = true;
+      req.emit("drain");
       const sentWhenAnswered = sent;
       const parts: Buffer[] = [];
       res.on("data", (c: Buffer) => parts.push(c));
@@ -90,14 +95,18 @@ export function streamedPost(base: string, path: string, headers: Record<string,
       });
       res.on("error", reject);
     });
-    req.on("close", () => reject(new Error("connection closed without a response")));
+    req.on("close", () => {
+      settled = true;
+      req.emit("drain");
+      reject(new Error("connection closed without a response"));
+    });
   });
   reply.catch(() => {});
   return {
     reply,
     async write(buf: Buffer) {
       sent += buf.length;
-      if (!req.write(buf)) await new Promise<void>((r) => req.once("drain", r));
+      if (!req.write(buf) && !settled) await new Promise<void>((r) => req.once("drain", r));
     },
     end: () => req.end(),
     sent: () => sent,
