@@ -90,3 +90,4 @@ export { log } from "./log.js";
 export { createDetectorClient, predictBytes, DEFAULT_CHUNK_BYTES, type PredictCall } from "./client.js";
 export { fetchWeights, readWeightsList, verifyWeights, weightsCache, ChecksumError, type WeightsFile, type FetchOptions } from "./weights.js";
 export * from "./faces/index.js";
+export { ImageLogitSession, sigmoid, type ImageGraph } from "./image-session.js";

@@ -1,0 +1,64 @@
+// An image classifier graph with one input "image" float32 [N, 3, S, S] and one output "logit"
+// float32 [N, 1], the layout our image exports (NPR, UniversalFakeDetect) share.
+import * as ort from "onnxruntime-node";
+
+export const IMAGE_INPUT = "image";
+export const LOGIT_OUTPUT = "logit";
+
+export interface ImageGraph {
+  /** Side S of the square input. */
+  size: number;
+  /** For error messages, e.g. "NPR". */
+  modelName: string;
+}
+
+export class ImageLogitSession {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    readonly graph: ImageGraph,
+  ) {}
+
+  static async create(modelPath: string, intraOpThreads: number, graph: ImageGraph): Promise<ImageLogitSession> {
+    const session = await ort.InferenceSession.create(modelPath, {
+      executionProviders: ["cpu"],
+      intraOpNumThreads: Math.max(1, Math.floor(intraOpThreads)),
+      interOpNumThreads: 1,
+      executionMode: "sequential",
+      graphOptimizationLevel: "all",
+    });
+    if (!session.inputNames.includes(IMAGE_INPUT) || !session.outputNames.includes(LOGIT_OUTPUT)) {
+      await session.release();
+      throw new Error(
+        `${modelPath} is not a ${graph.modelName} export: inputs [${session.inputNames.join(", ")}], ` +
+          `outputs [${session.outputNames.join(", ")}]; expected ${IMAGE_INPUT} -> ${LOGIT_OUTPUT}`,
+      );
+    }
+    return new ImageLogitSession(session, graph);
+  }
+
+  /** Logits for `batch` preprocessed images laid out back to back (NCHW). */
+  async logits(tensor: Float32Array, batch = 1): Promise<Float32Array> {
+    const { size } = this.graph;
+    if (tensor.length !== batch * 3 * size * size) {
+      throw new RangeError(`expected ${batch * 3 * size * size} floats for batch ${batch}, got ${tensor.length}`);
+    }
+    const input = new ort.Tensor("float32", tensor, [batch, 3, size, size]);
+    const output = await this.session.run({ [IMAGE_INPUT]: input });
+    const logit = output[LOGIT_OUTPUT];
+    if (!logit || logit.type !== "float32" || logit.size !== batch) {
+      throw new Error(`unexpected ${LOGIT_OUTPUT} output: ${logit?.type} [${logit?.dims.join(", ")}]`);
+    }
+    return logit.data as Float32Array;
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+/** Numerically stable logistic function. */
+export function sigmoid(x: number): number {
+  if (x >= 0) return 1 / (1 + Math.exp(-x));
+  const e = Math.exp(x);
+  return e / (1 + e);
+}
