@@ -91,3 +91,4 @@ export { createDetectorClient, predictBytes, DEFAULT_CHUNK_BYTES, type PredictCa
 export { fetchWeights, readWeightsList, verifyWeights, weightsCache, ChecksumError, type WeightsFile, type FetchOptions } from "./weights.js";
 export * from "./faces/index.js";
 export { ImageLogitSession, sigmoid, type ImageGraph } from "./image-session.js";
+export { ImageLogitModel } from "./image-logit-model.js";

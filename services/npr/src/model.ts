@@ -1,19 +1,6 @@
 // NPR image detector (Tan et al., CVPR 2024) served through the DeepSafe SDK.
-import { access } from "node:fs/promises";
-import { join } from "node:path";
-import {
-  ImageModel,
-  makeResult,
-  readProvenance,
-  type DecodedImage,
-  type LoadContext,
-  type ModelCard,
-  type ModelResult,
-  type PredictContext,
-  type Provenance,
-} from "@deepsafe/sdk";
+import { ImageLogitModel, type DecodedImage, type ModelCard } from "@deepsafe/sdk";
 import { INPUT_SIZE, preprocessNpr } from "./preprocess.js";
-import { NprSession, PLANE, sigmoid } from "./session.js";
 
 export const PREPARE_HINT = "run `npm run prepare-model -w @deepsafe/npr`";
 
@@ -43,45 +30,14 @@ export const nprCard: ModelCard = {
   maxPixels: 40_000_000,
 };
 
-export class NprModel extends ImageModel {
+export class NprModel extends ImageLogitModel {
   override readonly card = nprCard;
-  private session: NprSession | undefined;
 
-  override async load(ctx: LoadContext): Promise<Provenance> {
-    const modelPath = join(ctx.modelDir, "model.onnx");
-    for (const file of [modelPath, join(ctx.modelDir, "provenance.json")]) {
-      try {
-        await access(file);
-      } catch {
-        throw new Error(`NPR weights not found: ${file} is missing; ${PREPARE_HINT}`);
-      }
-    }
-    const provenance = await readProvenance(ctx.modelDir);
-    this.session = await NprSession.create(modelPath, ctx.intraOpThreads);
-    return provenance;
+  constructor() {
+    super({ size: INPUT_SIZE, modelName: "NPR" }, PREPARE_HINT);
   }
 
-  override async warmup(): Promise<void> {
-    await this.requireSession().logits(new Float32Array(3 * PLANE));
-  }
-
-  override async predict(image: DecodedImage, ctx: PredictContext): Promise<ModelResult> {
-    const session = this.requireSession();
-    const tensor = preprocessNpr(image);
-    ctx.signal.throwIfAborted();
-    const [logit] = await session.logits(tensor);
-    if (logit === undefined || !Number.isFinite(logit)) throw new Error(`NPR produced a non-finite logit: ${logit}`);
-    return makeResult(sigmoid(logit), ctx.threshold, { logit });
-  }
-
-  override async dispose(): Promise<void> {
-    const session = this.session;
-    this.session = undefined;
-    await session?.release();
-  }
-
-  private requireSession(): NprSession {
-    if (!this.session) throw new Error("NPR model is not loaded");
-    return this.session;
+  override preprocess(image: DecodedImage): Float32Array {
+    return preprocessNpr(image);
   }
 }

@@ -1,19 +1,6 @@
 // UniversalFakeDetect image detector (Ojha, Li, Lee, CVPR 2023) served through the DeepSafe SDK.
-import { access } from "node:fs/promises";
-import { join } from "node:path";
-import {
-  ImageModel,
-  makeResult,
-  readProvenance,
-  type DecodedImage,
-  type LoadContext,
-  type ModelCard,
-  type ModelResult,
-  type PredictContext,
-  type Provenance,
-} from "@deepsafe/sdk";
-import { INPUT_SIZE, PLANE, preprocessUfd } from "./preprocess.js";
-import { sigmoid, UfdSession } from "./session.js";
+import { ImageLogitModel, type DecodedImage, type ModelCard } from "@deepsafe/sdk";
+import { INPUT_SIZE, preprocessUfd } from "./preprocess.js";
 
 export const PREPARE_HINT =
   "run `npm run prepare-model -w @deepsafe/ufd -- --backbone /path/to/ViT-L-14.pt` " +
@@ -46,45 +33,14 @@ export const ufdCard: ModelCard = {
   maxPixels: 40_000_000,
 };
 
-export class UfdModel extends ImageModel {
+export class UfdModel extends ImageLogitModel {
   override readonly card = ufdCard;
-  private session: UfdSession | undefined;
 
-  override async load(ctx: LoadContext): Promise<Provenance> {
-    const modelPath = join(ctx.modelDir, "model.onnx");
-    for (const file of [modelPath, join(ctx.modelDir, "provenance.json")]) {
-      try {
-        await access(file);
-      } catch {
-        throw new Error(`UFD weights not found: ${file} is missing; ${PREPARE_HINT}`);
-      }
-    }
-    const provenance = await readProvenance(ctx.modelDir);
-    this.session = await UfdSession.create(modelPath, ctx.intraOpThreads);
-    return provenance;
+  constructor() {
+    super({ size: INPUT_SIZE, modelName: "UFD" }, PREPARE_HINT);
   }
 
-  override async warmup(): Promise<void> {
-    await this.requireSession().logits(new Float32Array(3 * PLANE));
-  }
-
-  override async predict(image: DecodedImage, ctx: PredictContext): Promise<ModelResult> {
-    const session = this.requireSession();
-    const tensor = preprocessUfd(image);
-    ctx.signal.throwIfAborted();
-    const [logit] = await session.logits(tensor);
-    if (logit === undefined || !Number.isFinite(logit)) throw new Error(`UFD produced a non-finite logit: ${logit}`);
-    return makeResult(sigmoid(logit), ctx.threshold, { logit });
-  }
-
-  override async dispose(): Promise<void> {
-    const session = this.session;
-    this.session = undefined;
-    await session?.release();
-  }
-
-  private requireSession(): UfdSession {
-    if (!this.session) throw new Error("UFD model is not loaded");
-    return this.session;
+  override preprocess(image: DecodedImage): Float32Array {
+    return preprocessUfd(image);
   }
 }
