@@ -57,7 +57,7 @@ export interface Selection {
  * (random test fixtures never count: they are listed as excluded), restricted to `requested` when given.
  * A requested name that cannot be evaluated is an error.
  */
-export function selectModels(list: ListModelsResponse, media: MediaName, requested?: string[]): Selection {
+export function selectModels(list: ListModelsResponse, media: MediaName, requested?: string[], options: { includeRandomWeights?: boolean } = {}): Selection {
   const models: ModelDescription[] = [];
   const excluded: Array<{ name: string; reason: string }> = [];
   const ofMedia = list.models.filter((m) => m.mediaType === MEDIA_TYPE[media]);
@@ -66,7 +66,7 @@ export function selectModels(list: ListModelsResponse, media: MediaName, request
     let reason: string | undefined;
     if (requested && !requested.includes(m.name)) reason = "not in --models";
     else if (m.health !== ModelHealth.SERVING) reason = `not serving (${ModelHealth[m.health] ?? m.health}${m.healthDetail ? `: ${m.healthDetail}` : ""})`;
-    else if (kind === WeightsKind.RANDOM_FIXTURE) reason = "runs random test weights (a fixture, not a detector): never evaluated";
+    else if (kind === WeightsKind.RANDOM_FIXTURE && !options.includeRandomWeights) reason = "runs random test weights (a fixture, not a detector): never evaluated";
     if (reason) {
       excluded.push({ name: m.name, reason });
       continue;
@@ -147,13 +147,15 @@ export function recordResponse(
   models: string[],
   ensembleMembers: string[],
   threshold: number,
+  /** Record answers from random test weights too (retrain with an explicit flag); never for evaluation. */
+  includeRandomWeights = false,
 ): Pick<ItemResult, "models" | "ensembles" | "gatewayCheck"> {
   const outcomes: Record<string, ModelOutcome> = {};
   for (const name of models) {
     const r = res.modelResults.find((m) => m.model === name);
     if (!r) outcomes[name] = { status: "error", error: "NOT_IN_RESPONSE: the gateway did not call this detector" };
     else if (r.errorCode || !r.prediction) outcomes[name] = { status: "error", error: `${r.errorCode || "NO_PREDICTION"}: ${r.errorMessage}` };
-    else if (r.prediction.weightsKind === WeightsKind.RANDOM_FIXTURE) outcomes[name] = { status: "error", error: "RANDOM_WEIGHTS: answered with random test weights" };
+    else if (r.prediction.weightsKind === WeightsKind.RANDOM_FIXTURE && !includeRandomWeights) outcomes[name] = { status: "error", error: "RANDOM_WEIGHTS: answered with random test weights" };
     else if (r.prediction.prediction !== Prediction.FAKE && r.prediction.prediction !== Prediction.REAL)
       outcomes[name] = { status: "abstained", note: r.prediction.note || "undetermined" };
     else
@@ -210,6 +212,8 @@ export interface RunOptions {
   concurrency: number;
   /** Tries per file when the mesh is busy or a detector was unreachable (default 3). */
   attempts?: number;
+  /** Record answers from random test weights (see recordResponse). */
+  includeRandomWeights?: boolean;
   onItem?: (item: ItemResult) => void;
 }
 
@@ -230,7 +234,7 @@ export async function evaluateItem(item: DatasetItem, options: RunOptions): Prom
   for (let attempt = 1; ; attempt++) {
     try {
       const res = await options.client.detect(messages(bytes, header));
-      const recorded = recordResponse(res, options.models, options.ensembleMembers, options.threshold);
+      const recorded = recordResponse(res, options.models, options.ensembleMembers, options.threshold, options.includeRandomWeights);
       const transient = res.modelResults.some((r) => RETRYABLE_NAMES.has(r.errorCode));
       if (transient && attempt < attempts) {
         await new Promise((r) => setTimeout(r, 500 * attempt));
@@ -289,7 +293,7 @@ export interface MethodMetrics {
   meanScoreFake: number;
 }
 
-interface Column {
+export interface Column {
   name: string;
   kind: "detector" | "ensemble";
   members?: string[];
@@ -331,7 +335,7 @@ function mean(xs: number[]): number {
   return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : Number.NaN;
 }
 
-export function methodMetrics(col: Column, items: ItemResult[], bootstrapResamples = 2000): MethodMetrics {
+export function methodMetrics(col: Column, items: ReadonlyArray<Pick<ItemResult, "label">>, bootstrapResamples = 2000): MethodMetrics {
   const scores: number[] = [];
   const labels: Label[] = [];
   const decisions: Decision[] = [];

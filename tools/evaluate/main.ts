@@ -8,8 +8,7 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { SingleBar } from "cli-progress";
-import { type Mesh, loadRegistry, repoRoot, startMesh, withFreePorts } from "../../deploy/local/mesh.js";
-import { prepareModels } from "../../deploy/local/prepare-models.js";
+import { type Mesh, repoRoot } from "../../deploy/local/mesh.js";
 import { type MediaName, loadDataset } from "./dataset.js";
 import {
   MEDIA_TYPE,
@@ -22,6 +21,7 @@ import {
   methodMetrics,
   selectModels,
 } from "./evaluate.js";
+import { startMediaMesh } from "./local-mesh.js";
 import { type Report, writeReport } from "./report.js";
 
 const USAGE = `usage: npm run evaluate -- --media audio|image|video --dataset DIR|manifest.csv [options]
@@ -123,17 +123,9 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 try {
   let gatewayUrl = values.gateway;
   if (!gatewayUrl) {
-    const base = loadRegistry();
-    const ofMedia = base.detectors.filter((d) => d.media_type === media && d.enabled && (!requested || requested.includes(d.name)));
-    if (ofMedia.length === 0) throw new Error(`the registry has no enabled ${media} detector${requested ? ` named ${requested.join(", ")}` : ""}`);
-    const registry = await withFreePorts({ ...base, detectors: ofMedia });
-    process.stdout.write(`preparing ${ofMedia.map((d) => d.name).join(", ")} …\n`);
-    const { ready, unavailable } = await prepareModels(registry, { names: ofMedia.map((d) => d.name) });
-    for (const [name, why] of unavailable) prepExcluded.push({ name, reason: `not started: ${why}` });
-    if (ready.length === 0) throw new Error(`no ${media} detector has its weights ready: ${[...unavailable].map(([n, w]) => `${n}: ${w}`).join("; ")}`);
-    process.stdout.write(`starting a mesh of ${ready.join(", ")} …\n`);
-    mesh = await startMesh({ registry: { ...registry, detectors: registry.detectors.filter((d) => ready.includes(d.name)) }, output: "ignore" });
-    await mesh.waitReady(300_000);
+    const started = await startMediaMesh(media, { requested, log: (line) => process.stdout.write(line), onStarted: (m) => (mesh = m) });
+    mesh = started.mesh;
+    prepExcluded.push(...started.notStarted);
     gatewayUrl = mesh.gatewayUrl;
   }
 

@@ -36,17 +36,17 @@ export async function writeReport(outDir: string, report: Report): Promise<{ jso
   return { json, html };
 }
 
-const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"];
+export const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"];
 
-function esc(s: string): string {
+export function esc(s: string): string {
   return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 }
 
-function f3(x: number | undefined): string {
+export function f3(x: number | undefined): string {
   return x !== undefined && Number.isFinite(x) ? x.toFixed(3) : "n/a";
 }
 
-function pct(x: number): string {
+export function pct(x: number): string {
   return Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : "n/a";
 }
 
@@ -146,19 +146,25 @@ export function distributionSvg(m: MethodMetrics, items: ItemResult[], threshold
   return parts.join("\n");
 }
 
-export function renderHtml(r: Report): string {
-  const color = (i: number) => COLORS[i % COLORS.length]!;
-  const rows = r.metrics
-    .map(
-      (m) => `<tr${m.kind === "ensemble" ? ` class="ens"` : ""}><td>${esc(label(m))}${m.members ? `<br><small>${esc(m.members.join(" + "))}</small>` : ""}</td>
+/** The metric columns' headings (after the method's name and any extra columns). */
+export function metricsHeader(threshold: number): string {
+  return `<th>scored (real / fake)</th><th>abstained</th><th>errors</th><th>ROC AUC<br><small>95% bootstrap</small></th><th>AP</th><th>accuracy @${threshold}</th><th>F1 @${threshold}</th><th>TP / FP / TN / FN</th><th>EER</th><th>ECE (10 bins)</th><th>mean P(fake) real / fake</th>`;
+}
+
+/** One method's row of the metrics table (columns: metricsHeader); `extra` cells go after the name. */
+export function metricsRow(m: MethodMetrics, extra: string[] = []): string {
+  return `<tr${m.kind === "ensemble" ? ` class="ens"` : ""}><td>${esc(label(m))}${m.members ? `<br><small>${esc(m.members.join(" + "))}</small>` : ""}</td>${extra.map((c) => `<td>${c}</td>`).join("")}
 <td>${m.n} (${m.nReal} / ${m.nFake})</td><td>${m.abstained}</td><td>${m.errors}</td>
 <td><b>${f3(m.auc)}</b><br><small>[${f3(m.aucCi95.lo)}, ${f3(m.aucCi95.hi)}]</small></td><td>${f3(m.ap)}</td>
 <td>${pct(m.atThreshold.accuracy)}</td><td>${f3(m.atThreshold.f1)}</td>
 <td>${m.atThreshold.tp} / ${m.atThreshold.fp} / ${m.atThreshold.tn} / ${m.atThreshold.fn}${m.atThreshold.undetermined ? ` (+${m.atThreshold.undetermined} tie)` : ""}</td>
 <td>${pct(m.eer.eer)}<br><small>at ${f3(m.eer.threshold)}</small></td><td>${f3(m.calibration.ece)}</td>
-<td>${f3(m.meanScoreReal)} / ${f3(m.meanScoreFake)}</td></tr>`,
-    )
-    .join("\n");
+<td>${f3(m.meanScoreReal)} / ${f3(m.meanScoreFake)}</td></tr>`;
+}
+
+export function renderHtml(r: Report): string {
+  const color = (i: number) => COLORS[i % COLORS.length]!;
+  const rows = r.metrics.map((m) => metricsRow(m)).join("\n");
   const fusionRows = r.fusion.ensembles
     .map(
       (e) =>
@@ -218,7 +224,7 @@ Gateway ${esc(r.gateway.url)}${r.gateway.startedByEvaluate ? " (a mesh started f
 recomputed from the per-model answers with the gateway's own <code>fuse()</code>. Check against the gateway's answer for the same requests:
 ${r.gatewayCheck.compared} compared, max |Δscore| ${r.gatewayCheck.maxAbsScoreDiff.toExponential(1)}, ${r.gatewayCheck.verdictMismatches} verdict mismatches.</p>
 <h2>Metrics</h2>
-<table><tr><th>method</th><th>scored (real / fake)</th><th>abstained</th><th>errors</th><th>ROC AUC<br><small>95% bootstrap</small></th><th>AP</th><th>accuracy @${r.threshold}</th><th>F1 @${r.threshold}</th><th>TP / FP / TN / FN</th><th>EER</th><th>ECE (10 bins)</th><th>mean P(fake) real / fake</th></tr>
+<table><tr><th>method</th>${metricsHeader(r.threshold)}</tr>
 ${rows}</table>
 <p><small>Fake is the positive class. AUC counts ties as one half. AP is the step-wise area under precision-recall. At the threshold a detector's own decision
 (P(fake) ≥ ${r.threshold}) and an ensemble's verdict are used; an ensemble exactly at the threshold is undetermined and counted as wrong. EER is interpolated
