@@ -1,0 +1,38 @@
+// What the CLI prints: the verdict on one line, then one line per model; or the response as JSON.
+import { toJsonString } from "@bufbuild/protobuf";
+import { Prediction, WeightsKind } from "@deepsafe/proto/es/common";
+import { DetectResponseSchema, Verdict, type DetectResponse } from "@deepsafe/proto/es/gateway";
+
+export function toJson(res: DetectResponse): string {
+  return toJsonString(DetectResponseSchema, res, { prettySpaces: 2 });
+}
+
+const VERDICT: Record<Verdict, string> = {
+  [Verdict.UNSPECIFIED]: "unspecified",
+  [Verdict.FAKE]: "FAKE",
+  [Verdict.REAL]: "REAL",
+  [Verdict.UNDETERMINED]: "UNDETERMINED",
+};
+
+const WEIGHTS: Record<WeightsKind, string> = {
+  [WeightsKind.UNSPECIFIED]: "weights unknown",
+  [WeightsKind.OFFICIAL]: "official weights",
+  [WeightsKind.PROJECT_TRAINED]: "project-trained weights",
+  [WeightsKind.RANDOM_FIXTURE]: "RANDOM TEST WEIGHTS",
+};
+
+export function toText(res: DetectResponse): string {
+  const score = res.ensembleScore === undefined ? "no score" : `score ${res.ensembleScore.toFixed(3)} (threshold ${res.threshold})`;
+  const lines = [`${VERDICT[res.verdict]}  ${score}, confidence ${res.confidenceInVerdict.toFixed(3)}  [${res.requestId}]`];
+  if (res.note) lines.push(`  note: ${res.note}`);
+  for (const m of res.modelResults) {
+    if (m.errorCode) {
+      lines.push(`  ${m.model.padEnd(20)} error ${m.errorCode}: ${m.errorMessage}`);
+      continue;
+    }
+    const p = m.prediction;
+    const said = p?.prediction === Prediction.UNDETERMINED ? `abstained (${p.note})` : `p(fake) ${p?.probabilityFake.toFixed(3)}`;
+    lines.push(`  ${m.model.padEnd(20)} ${said}, ${WEIGHTS[m.weightsKind]}${m.usedInVerdict ? "" : ", not counted"}`);
+  }
+  return lines.join("\n");
+}
