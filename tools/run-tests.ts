@@ -15,7 +15,7 @@ function suites(): string[] {
     .filter((d) => d.isDirectory())
     .map((d) => join("services", d.name));
   const only = process.argv.slice(2);
-  return ["sdk", "gateway", ...services, "deploy", "bench"]
+  return ["sdk", "gateway", ...services, "deploy", "bench", "hardening", "dashboard", "tools/add-model", "clients"]
     .map((dir) => join(dir, "test"))
     .filter((dir) => existsSync(join(root, dir)))
     .filter((dir) => only.length === 0 || only.some((o) => dir.startsWith(o)));

@@ -40,8 +40,8 @@ export interface MeshOptions {
   registry: Registry;
   /** Detectors to run (default: every enabled one). */
   detectors?: string[];
-  /** Where child output goes: inherited (npm start) or dropped/collected (tests). */
-  output?: "inherit" | "ignore";
+  /** Where child output goes: inherited (npm start), dropped, or "pipe" (tests that read child.stdout/stderr; they must keep reading). */
+  output?: "inherit" | "ignore" | "pipe";
   env?: Record<string, string>;
   readyTimeoutMs?: number;
   /**
@@ -84,7 +84,7 @@ export async function withFreePorts(registry: Registry): Promise<Registry> {
   return { ...registry, gateway: { ...registry.gateway, host: "127.0.0.1", port: await freePort() }, detectors };
 }
 
-function spawnTs(name: string, entry: string, cwd: string, env: NodeJS.ProcessEnv, output: "inherit" | "ignore"): MeshProcess {
+function spawnTs(name: string, entry: string, cwd: string, env: NodeJS.ProcessEnv, output: "inherit" | "ignore" | "pipe"): MeshProcess {
   // Own process group: a terminal's Ctrl-C reaches only the launcher, which stops the mesh in order.
   const child = spawn(process.execPath, ["--import", "tsx", entry], { cwd, env, stdio: ["ignore", output, output], detached: true });
   const orphanGuard = () => child.kill("SIGKILL");

@@ -1,5 +1,6 @@
 // `npm start`: prepare weights, start every detector and the gateway, print the URLs, stop on Ctrl-C.
 import { join } from "node:path";
+import { DEFAULT_DASHBOARD_PORT, ensureDashboardBuilt, startDashboard, type DashboardServer } from "../../dashboard/server/index.js";
 import { FerretDBUnavailable, ensureFerretDB } from "./ferretdb.js";
 import { freePort, loadRegistry, repoRoot, startMesh } from "./mesh.js";
 import { prepareModels } from "./prepare-models.js";
@@ -33,24 +34,32 @@ async function portFree(port: number): Promise<boolean> {
   });
 }
 
-// Detectors that will not run stay listed, with the reason, in ListModels and /health.
+// Detectors that will not run stay listed, with the reason, in ListModels and /health. The gateway
+// allows the dashboard's origin (CORS) whatever port DEEPSAFE_DASHBOARD_PORT gives it.
+const dashboardPort = Number(process.env.DEEPSAFE_DASHBOARD_PORT ?? DEFAULT_DASHBOARD_PORT);
+const dashboardOrigins = [`http://localhost:${dashboardPort}`, `http://127.0.0.1:${dashboardPort}`];
 const served = {
   ...registry,
+  rest: { ...registry.rest, cors_origins: [...new Set([...registry.rest.cors_origins, ...dashboardOrigins])] },
   detectors: registry.detectors.map((d) => (unavailable.has(d.name) ? { ...d, unavailable: unavailable.get(d.name) } : d)),
 };
 const mesh = await startMesh({ registry: served, detectors: ready, ferretdb });
+let dashboard: DashboardServer | undefined;
 let stopping = false;
 const shutdown = () => {
   if (stopping) return;
   stopping = true;
   console.log("\nstopping the mesh…");
-  mesh.stop().then(() => process.exit(0));
+  Promise.all([dashboard?.close(), mesh.stop()]).then(() => process.exit(0));
 };
 process.on("SIGINT", shutdown);
 process.on("SIGTERM", shutdown);
 
 try {
-  await mesh.waitReady();
+  // The web dashboard: rebuilt when its sources changed, served on :8888, calling the gateway by CORS.
+  const [, built] = await Promise.all([mesh.waitReady(), ensureDashboardBuilt((m) => console.log(m))]);
+  if (built === "built") console.log("dashboard: built");
+  dashboard = await startDashboard({ port: dashboardPort, gateway: { port: registry.gateway.port } });
 } catch (err) {
   console.error(`start-up failed: ${(err as Error).message}`);
   await mesh.stop();
@@ -58,6 +67,7 @@ try {
 }
 console.log(`
 DeepSafe is up.
+  dashboard: ${dashboard.url}
   gateway (Connect, gRPC, gRPC-Web): ${mesh.gatewayUrl}
   REST:    ${mesh.gatewayUrl}/docs (Swagger UI) · ${mesh.gatewayUrl}/health · ${mesh.gatewayUrl}/metrics
   detect:  curl -s -F file=@photo.jpg ${mesh.gatewayUrl}/detect

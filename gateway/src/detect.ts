@@ -19,13 +19,17 @@ import {
   type DetectResponse,
 } from "@deepsafe/proto/es/gateway";
 import { CHUNK_BYTES, statusName, type DetectorPool } from "./detectors.js";
-import { fuse } from "./fusion.js";
+import { fuse, type StackingOutcome } from "./fusion.js";
 import { ENSEMBLE_OF, mediaName, type DetectorConfig, type Registry } from "./registry.js";
 import { compatible, sniff, SNIFF_BYTES } from "./sniff.js";
+import { nextWithin } from "./upload-idle.js";
+import type { StackingEnsembles } from "./stacking/ensembles.js";
 
 export interface DetectDeps {
   registry: Registry;
   pool: DetectorPool;
+  /** Deployed stacking meta-learners (absent: stacking falls back to average). */
+  stacking?: StackingEnsembles | undefined;
 }
 
 /** One Predict stream to one detector. */
@@ -137,7 +141,8 @@ export async function detect(requests: AsyncIterable<DetectRequest>, ctx: Handle
   const { registry, pool } = deps;
   const it = requests[Symbol.asyncIterator]();
 
-  const first = await it.next();
+  const idleMs = registry.gateway.upload_idle_timeout_ms;
+  const first = await nextWithin(it.next(), idleMs);
   if (first.done || first.value.payload.case !== "header") throw invalid("the first message must be a header");
   const header = first.value.payload.value;
   checkHeader(header, registry);
@@ -151,7 +156,7 @@ export async function detect(requests: AsyncIterable<DetectRequest>, ctx: Handle
   /** Next chunk of the upload, or undefined at the end. */
   const nextChunk = async (): Promise<Buffer | undefined> => {
     for (;;) {
-      const n = await it.next();
+      const n = await nextWithin(it.next(), idleMs);
       if (n.done) return undefined;
       const p = n.value.payload;
       if (p.case === "header") throw invalid("the header was sent twice");
@@ -248,7 +253,7 @@ export async function detect(requests: AsyncIterable<DetectRequest>, ctx: Handle
     });
     if (ctx.signal.aborted) throw new ConnectError("the client cancelled the request", Code.Canceled);
     throwIfAllFailed(outcomes);
-    return buildResponse(header, requestId, media, registry, outcomes, received, started, pool);
+    return await buildResponse(header, requestId, media, registry, outcomes, received, started, pool, deps.stacking);
   } finally {
     ctx.signal.removeEventListener("abort", cancelAll);
     cancelAll(); // no-op for finished calls; stops detectors when we bail out early
@@ -265,7 +270,7 @@ function throwIfAllFailed(outcomes: Outcome[]): void {
   throw new ConnectError(`every detector failed: ${detail}`, Code.Unavailable);
 }
 
-function buildResponse(
+async function buildResponse(
   header: DetectHeader,
   requestId: string,
   media: MediaType,
@@ -274,18 +279,21 @@ function buildResponse(
   received: number,
   started: number,
   pool: DetectorPool,
-): DetectResponse {
+  stacking: StackingEnsembles | undefined,
+): Promise<DetectResponse> {
   const defaults = registry.media[mediaName(media)!];
   const threshold = header.threshold ?? defaults.threshold;
   const predictions = outcomes.map((o) => (o.response ? fromBinary(PredictResponseSchema, det.PredictResponse.encode(o.response).finish()) : undefined));
-  const fused = fuse(
-    outcomes.map((o, i) => ({ prediction: predictions[i], errorCode: o.errorCode })),
-    {
-      method: header.ensembleMethod === EnsembleMethod.UNSPECIFIED ? ENSEMBLE_OF[defaults.ensemble] : header.ensembleMethod,
-      threshold,
-      includeRandomWeights: header.includeRandomWeights,
-    },
-  );
+  const inputs = outcomes.map((o, i) => ({ prediction: predictions[i], errorCode: o.errorCode }));
+  const method = header.ensembleMethod === EnsembleMethod.UNSPECIFIED ? ENSEMBLE_OF[defaults.ensemble] : header.ensembleMethod;
+  let stacked: StackingOutcome | undefined;
+  if (method === EnsembleMethod.STACKING && stacking) {
+    const live = outcomes.map((o) => ({ name: o.config.name, info: pool.state(o.config.name)?.info }));
+    stacked = await stacking
+      .score(mediaName(media)!, inputs.map((x, i) => ({ ...x, detector: live[i]! })), header.includeRandomWeights)
+      .catch((err: unknown) => ({ unavailable: `the meta-learner failed: ${(err as Error).message}` }));
+  }
+  const fused = fuse(inputs, { method, threshold, includeRandomWeights: header.includeRandomWeights, stacking: stacked });
   return create(DetectResponseSchema, {
     requestId,
     mediaType: media,

@@ -1,6 +1,7 @@
 // Long-lived gRPC clients for the detectors, and a health monitor that polls each detector's
 // grpc.health.v1 status on its own connection (so a long upload or inference never delays it)
 // and caches its ModelInfo once it serves.
+import { isIP } from "node:net";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { fromBinary } from "@bufbuild/protobuf";
@@ -28,7 +29,16 @@ export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   "grpc.max_reconnect_backoff_ms": 2_000,
   // Own connection per client: recreating a client really starts a fresh connection.
   "grpc.use_local_subchannel_pool": 1,
+  // Balance per call over every address the detector's host resolves to (Kubernetes: a headless
+  // Service, one A record per ready pod). L4 balancing would pin this long-lived HTTP/2 connection
+  // to one pod; round_robin keeps a subchannel to each and rotates calls between them.
+  "grpc.service_config": JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
 };
+
+/** The channel target for a registry address: grpc-js' DNS resolver, so every A/AAAA record is used. */
+export function detectorTarget(address: string): string {
+  return `dns:///${address}`;
+}
 
 interface HealthCheckResponse {
   status: "UNKNOWN" | "SERVING" | "NOT_SERVING" | "SERVICE_UNKNOWN";
@@ -63,6 +73,8 @@ interface Entry extends DetectorState {
   /** Consecutive health-check timeouts: a busy detector is not declared dead at once. */
   slowChecks: number;
   infoFetchedAt: number;
+  /** When the current client (channel) was created: see refreshIfDue. */
+  clientSince: number;
 }
 
 export interface PoolOptions {
@@ -70,6 +82,8 @@ export interface PoolOptions {
   checkTimeoutMs?: number;
   /** ModelInfo is refreshed this often even without a visible restart. */
   infoRefreshMs?: number;
+  /** A detector addressed by host name gets a fresh channel this often (new pods are resolved). */
+  dnsRefreshMs?: number;
 }
 
 /** Status name of a gRPC error code, e.g. 14 -> "UNAVAILABLE". */
@@ -87,11 +101,15 @@ export class DetectorPool {
   private readonly intervalMs: number;
   private readonly checkTimeoutMs: number;
   private readonly infoRefreshMs: number;
+  private readonly dnsRefreshMs: number;
+  /** Replaced clients, closed once the calls they carry are past their deadline. */
+  private readonly retiring = new Set<det.DetectorServiceClient>();
 
   constructor(detectors: DetectorConfig[], opts: PoolOptions = {}) {
     this.intervalMs = opts.intervalMs ?? 2000;
     this.checkTimeoutMs = opts.checkTimeoutMs ?? Math.min(1000, this.intervalMs);
     this.infoRefreshMs = opts.infoRefreshMs ?? 30_000;
+    this.dnsRefreshMs = opts.dnsRefreshMs ?? 30_000;
     for (const config of detectors) {
       this.entries.set(config.name, {
         config,
@@ -99,10 +117,11 @@ export class DetectorPool {
         detail: "not checked yet",
         checked: false,
         client: newClient(config.address),
-        healthClient: new HealthClient(config.address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS),
+        healthClient: new HealthClient(detectorTarget(config.address), grpc.credentials.createInsecure(), CHANNEL_OPTIONS),
         checking: false,
         slowChecks: 0,
         infoFetchedAt: 0,
+        clientSince: Date.now(),
       });
     }
   }
@@ -116,6 +135,8 @@ export class DetectorPool {
 
   close(): void {
     clearInterval(this.timer);
+    for (const old of this.retiring) old.close();
+    this.retiring.clear();
     for (const e of this.entries.values()) {
       e.client.close();
       e.healthClient.close();
@@ -177,6 +198,7 @@ export class DetectorPool {
       if (e.health === ModelHealth.SERVING) {
         const restarted = before !== ModelHealth.SERVING;
         if (restarted) this.renewClientIfFailed(e);
+        this.refreshIfDue(e);
         if (restarted || !e.info || Date.now() - e.infoFetchedAt > this.infoRefreshMs) await this.fetchInfo(e);
       }
     } catch {
@@ -192,7 +214,27 @@ export class DetectorPool {
     if (state === grpc.connectivityState.TRANSIENT_FAILURE || state === grpc.connectivityState.SHUTDOWN) {
       e.client.close();
       e.client = newClient(e.config.address);
+      e.clientSince = Date.now();
     }
+  }
+
+  /**
+   * grpc-js resolves a name again only when a connection drops, so pods added by autoscaling would
+   * never get a call: a detector addressed by host name gets a fresh channel every dnsRefreshMs. The
+   * old one keeps its in-flight calls and is closed when they are past their deadline.
+   */
+  private refreshIfDue(e: Entry): void {
+    const host = e.config.address.slice(0, e.config.address.lastIndexOf(":")).replace(/^\[(.*)\]$/, "$1");
+    if (isIP(host) || Date.now() - e.clientSince < this.dnsRefreshMs) return;
+    const old = e.client;
+    e.client = newClient(e.config.address);
+    e.client.getChannel().getConnectivityState(true); // connect now, not on the next call
+    e.clientSince = Date.now();
+    this.retiring.add(old);
+    setTimeout(() => {
+      this.retiring.delete(old);
+      old.close();
+    }, e.config.deadline_ms + 1000).unref();
   }
 
   private fetchInfo(e: Entry): Promise<void> {
@@ -209,5 +251,5 @@ export class DetectorPool {
 }
 
 function newClient(address: string): det.DetectorServiceClient {
-  return new det.DetectorServiceClient(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+  return new det.DetectorServiceClient(detectorTarget(address), grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
 }

@@ -24,7 +24,15 @@ export interface FusionOptions {
   method: EnsembleMethod;
   threshold: number;
   includeRandomWeights: boolean;
+  /** Stacking only: the deployed meta-learner's answer for these inputs, or why it cannot be used. */
+  stacking?: StackingOutcome | undefined;
 }
+
+/**
+ * What the stacking meta-learner (gateway/src/stacking) made of one request: its P(fake) and which
+ * inputs it used, or why it cannot serve this request (then fusion falls back to average and says so).
+ */
+export type StackingOutcome = { score: number; used: boolean[]; note: string } | { unavailable: string };
 
 export interface FusionResult {
   verdict: Verdict;
@@ -40,7 +48,7 @@ export interface FusionResult {
   used: boolean[];
 }
 
-function usable(r: FusionInput, includeRandom: boolean): boolean {
+export function usable(r: FusionInput, includeRandom: boolean): boolean {
   const p = r.prediction;
   if (!p || r.errorCode) return false;
   if (p.prediction !== Prediction.REAL && p.prediction !== Prediction.FAKE) return false;
@@ -61,15 +69,19 @@ function whyNothingUsable(results: FusionInput[]): string {
 export function fuse(results: FusionInput[], opts: FusionOptions): FusionResult {
   const notes: string[] = [];
   let method = opts.method;
-  if (method === EnsembleMethod.STACKING) {
+  const stacked = method === EnsembleMethod.STACKING && opts.stacking && "score" in opts.stacking ? opts.stacking : undefined;
+  if (method === EnsembleMethod.STACKING && !stacked) {
     method = EnsembleMethod.AVERAGE;
-    notes.push("stacking is not available: fell back to average");
+    const why = opts.stacking && "unavailable" in opts.stacking ? `: ${opts.stacking.unavailable}` : "";
+    notes.push(`stacking is not available${why}; fell back to average`);
+  } else if (stacked) {
+    if (stacked.note) notes.push(stacked.note);
   } else if (method !== EnsembleMethod.VOTING && method !== EnsembleMethod.AVERAGE) {
     method = EnsembleMethod.AVERAGE;
     notes.push("unknown ensemble method: used average");
   }
 
-  const used = results.map((r) => usable(r, opts.includeRandomWeights));
+  const used = stacked ? stacked.used : results.map((r) => usable(r, opts.includeRandomWeights));
   const counted = results.filter((_, i) => used[i]).map((r) => r.prediction!);
   // Votes use each model's own prediction (each thresholded by itself).
   const fakeVotes = counted.filter((p) => p.prediction === Prediction.FAKE).length;
@@ -81,8 +93,9 @@ export function fuse(results: FusionInput[], opts: FusionOptions): FusionResult 
     return { ...base, verdict: Verdict.UNDETERMINED, confidence: 0, note: notes.join("; ") };
   }
 
-  const score =
-    method === EnsembleMethod.VOTING
+  const score = stacked
+    ? stacked.score
+    : method === EnsembleMethod.VOTING
       ? fakeVotes / counted.length
       : counted.reduce((s, p) => s + p.probabilityFake, 0) / counted.length;
 

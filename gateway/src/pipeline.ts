@@ -15,10 +15,13 @@ import type { DetectMethod, GatewayMetrics } from "./metrics.js";
 import { outcomeOf } from "./rest/errors.js";
 import { VERDICT_NAME } from "./rest/convert.js";
 import { mediaName, type Registry } from "./registry.js";
+import type { StackingEnsembles } from "./stacking/ensembles.js";
 
 export interface PipelineDeps {
   registry: Registry;
   pool: DetectorPool;
+  /** Deployed stacking meta-learners (absent: stacking falls back to average). */
+  stacking?: StackingEnsembles | undefined;
   metrics: GatewayMetrics;
   /** Queue a history record (undefined: history is off). Must not throw or wait. */
   record?: ((r: HistoryRecord) => void) | undefined;

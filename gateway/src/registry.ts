@@ -91,6 +91,16 @@ export const RestSettingsSchema = z
   })
   .prefault({});
 
+/** Trained stacking meta-learners (`npm run retrain`): where the gateway finds and follows them. */
+export const StackingSettingsSchema = z
+  .strictObject({
+    /** Artifact root: <dir>/<media>/current -> the deployed artifact. Relative paths are from the repository root; DEEPSAFE_ENSEMBLES_DIR overrides. */
+    dir: z.string().min(1).default(".deepsafe/ensembles"),
+    /** Periodic re-check of the `current` pointers, beside the file watcher. */
+    reload_interval_ms: z.number().int().positive().default(5000),
+  })
+  .prefault({});
+
 export const RegistrySchema = z
   .strictObject({
     gateway: z
@@ -101,6 +111,8 @@ export const RegistrySchema = z
         health_interval_ms: z.number().int().positive().default(2000),
         /** How long in-flight Detect calls may run after SIGTERM before the process exits. */
         shutdown_grace_ms: z.number().int().nonnegative().default(30_000),
+        /** An upload (Detect stream or multipart file) that sends nothing for this long is ended: 408 / DEADLINE_EXCEEDED. */
+        upload_idle_timeout_ms: z.number().int().positive().default(60_000),
       })
       .prefault({}),
     media: z
@@ -114,6 +126,7 @@ export const RegistrySchema = z
     auth: AuthSettingsSchema,
     history: HistorySettingsSchema,
     rest: RestSettingsSchema,
+    stacking: StackingSettingsSchema,
   })
   .superRefine((reg, ctx) => {
     const names = new Map<string, number>();
@@ -134,6 +147,7 @@ export type MediaDefaults = z.infer<typeof MediaDefaultsSchema>;
 export type AuthSettings = z.infer<typeof AuthSettingsSchema>;
 export type HistorySettings = z.infer<typeof HistorySettingsSchema>;
 export type RestSettings = z.infer<typeof RestSettingsSchema>;
+export type StackingSettings = z.infer<typeof StackingSettingsSchema>;
 
 /** A registry file that cannot be used; the message names the file, the field and the problem. */
 export class RegistryError extends Error {

@@ -17,6 +17,8 @@ import {
   MediaTypeHealthSchema,
   ModelHealth,
   ModelStatusSchema,
+  StackingState,
+  StackingStatusSchema,
   type DetectRequest,
   type ModelStatus,
 } from "@deepsafe/proto/es/gateway";
@@ -28,7 +30,9 @@ import { resolveJwtSecret } from "./auth/secret.js";
 import { UserStore } from "./auth/users.js";
 import { accountRoutes } from "./connect/accounts.js";
 import { callerOf, REMOTE_ADDRESS } from "./connect/common.js";
+import { connectCors } from "./connect/cors.js";
 import { historyRoutes } from "./connect/history.js";
+import { malformedRequestIsInvalid, specEncodedGrpcMessages } from "./connect/wire-errors.js";
 import { Database, redactUri } from "./db.js";
 import { DetectorPool, type PoolOptions } from "./detectors.js";
 import { Outbox } from "./history/outbox.js";
@@ -38,6 +42,8 @@ import { GatewayMetrics } from "./metrics.js";
 import { Pipeline } from "./pipeline.js";
 import { MEDIA_NAMES, MEDIA_TYPE_OF, type Registry } from "./registry.js";
 import { openApiDocument } from "./rest/openapi.js";
+import { StackingEnsembles, defaultDetectors, type StackingState as StackingStateName } from "./stacking/ensembles.js";
+import { ensemblesRoot } from "./stacking/artifact.js";
 import { createRestHandler, refusedFromHeaders, requestIdFrom } from "./rest/router.js";
 
 const VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
@@ -49,6 +55,13 @@ const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
 /** Where the gateway keeps its own files (JWT secret in development, history outbox). */
 export const DEFAULT_DATA_DIR = join(fileURLToPath(new URL("../..", import.meta.url)), ".deepsafe", "gateway");
+
+const STACKING_STATE: Record<StackingStateName, StackingState> = {
+  not_deployed: StackingState.NOT_DEPLOYED,
+  ready: StackingState.READY,
+  mismatch: StackingState.MISMATCH,
+  error: StackingState.ERROR,
+};
 
 export interface GatewayOptions {
   registry: Registry;
@@ -105,14 +118,25 @@ function modelStatuses(pool: DetectorPool, filter = MediaType.UNSPECIFIED): Mode
 }
 
 /** Healthy: every configured detector serves; unavailable: none does; degraded in between. */
-function healthResponse(pool: DetectorPool) {
+function healthResponse(pool: DetectorPool, stacking: StackingEnsembles) {
   const models = modelStatuses(pool);
   const mediaTypes = MEDIA_NAMES.map((name) => {
     const mine = models.filter((m) => m.mediaType === MEDIA_TYPE_OF[name]);
     const serving = mine.filter((m) => m.health === ModelHealth.SERVING).length;
     const status =
       serving === 0 ? HealthStatus.UNAVAILABLE : serving === mine.length ? HealthStatus.HEALTHY : HealthStatus.DEGRADED;
-    return create(MediaTypeHealthSchema, { mediaType: MEDIA_TYPE_OF[name], status, serving, configured: mine.length });
+    const st = stacking.status(name, defaultDetectors(pool.states(), name));
+    const stackingStatus = create(StackingStatusSchema, {
+      state: STACKING_STATE[st.state],
+      detail: st.detail,
+      path: st.path,
+      artifactId: st.artifactId,
+      classifier: st.classifier,
+      featureColumns: st.columns,
+      createdAt: st.createdAt,
+      datasetSha256: st.datasetSha256,
+    });
+    return create(MediaTypeHealthSchema, { mediaType: MEDIA_TYPE_OF[name], status, serving, configured: mine.length, stacking: stackingStatus });
   });
   const serving = models.filter((m) => m.health === ModelHealth.SERVING).length;
   const status =
@@ -207,9 +231,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     { intervalMs: registry.gateway.health_interval_ms, ...options.health },
   );
   await pool.start();
+  const stacking = new StackingEnsembles({ root: ensemblesRoot(registry.stacking.dir, env), intervalMs: registry.stacking.reload_interval_ms, log });
+  await stacking.start();
 
   const shutdown = new AbortController();
-  const pipeline = new Pipeline({ registry, pool, metrics, record: outbox ? (r) => outbox!.add(r) : undefined, log });
+  const pipeline = new Pipeline({ registry, pool, stacking, metrics, record: outbox ? (r) => outbox!.add(r) : undefined, log });
 
   // Accounts and history: one implementation behind REST and Connect/gRPC (AccountService, HistoryService).
   const accounts = new Accounts({
@@ -245,7 +271,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         return create(ListModelsResponseSchema, { models: modelStatuses(pool, req.mediaType) });
       },
       getHealth() {
-        return healthResponse(pool);
+        return healthResponse(pool, stacking);
       },
     });
   };
@@ -253,12 +279,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     routes,
     readMaxBytes: READ_MAX_BYTES,
     shutdownSignal: shutdown.signal,
+    interceptors: [malformedRequestIsInvalid],
     // The client address, for the login and registration rate limits (as REST uses it).
     contextValues: (req) => createContextValues().set(REMOTE_ADDRESS, req.socket?.remoteAddress ?? "unknown"),
   });
   const rest = createRestHandler({
     registry,
     pool,
+    stacking,
     pipeline,
     metrics,
     auth: authenticator,
@@ -277,7 +305,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     res.setHeader("X-Request-ID", requestId);
     const type = String(req.headers["content-type"] ?? "");
     if (req.url?.startsWith("/deepsafe.v1.") || type.startsWith("application/grpc") || type.startsWith("application/connect+")) {
+      if (connectCors(req, res, registry.rest.cors_origins)) return; // preflight answered
       req.headers["x-request-id"] = requestId; // the Detect handler uses it when the header carries no id
+      if (type.startsWith("application/grpc") && !type.startsWith("application/grpc-web")) specEncodedGrpcMessages(res);
       connectHandler(req as http.IncomingMessage, res as http.ServerResponse);
       return;
     }
@@ -339,6 +369,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       await new Promise((r) => setTimeout(r, 50));
       for (const s of sockets) s.destroy();
       pool.close();
+      await stacking.close();
       // Records MongoDB did not take yet stay in the outbox file for the next start.
       await outbox?.close(db?.ready ? 2000 : 0);
       await db?.close();

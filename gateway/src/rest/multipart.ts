@@ -6,6 +6,8 @@
 import { Busboy, type BusboyFileStream, type BusboyInstance } from "@fastify/busboy";
 import { HttpError, badRequest, invalidField } from "./errors.js";
 import { mediaTypeOf, type Req } from "./body.js";
+import { nextWithin } from "../upload-idle.js";
+import { ServiceError } from "../service-error.js";
 
 export interface FilePart {
   /** Fields sent before the file (a field sent twice keeps every value). */
@@ -20,7 +22,8 @@ export interface FilePart {
 
 const FILE_FIELD = "file";
 
-export function openFilePart(req: Req, opts: { maxFileBytes: number }): Promise<FilePart> {
+/** idleMs: longest wait for the next piece of the file (a stalled upload ends with 408). */
+export function openFilePart(req: Req, opts: { maxFileBytes: number; idleMs?: number }): Promise<FilePart> {
   if (mediaTypeOf(req) !== "multipart/form-data") {
     return Promise.reject(
       new HttpError(415, "unsupported_media_type", `POST /detect expects multipart/form-data with a "${FILE_FIELD}" part, got ${mediaTypeOf(req) || "no content type"}`),
@@ -66,18 +69,24 @@ export function openFilePart(req: Req, opts: { maxFileBytes: number }): Promise<
     bb.on("file", (name: string, stream: BusboyFileStream, fileName: string, _enc: string, mimeType: string) => {
       if (name !== FILE_FIELD || file) {
         if (!file) lateProblem ??= invalidField(["form", name], `unexpected file part "${name}"; the media goes in "${FILE_FIELD}"`);
+        stream.on("error", () => {}); // a body cut inside this part fails the request through bb's "error"
         stream.resume();
         return;
       }
       file = stream;
+      // A body cut inside the file makes busboy fail the file stream with a plain Error; unhandled, that
+      // 'error' event would take the process down, and unmapped it would be a 500 rather than a 400.
+      stream.on("error", () => {});
       const it = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
       const chunks: AsyncIterator<Buffer> = {
         async next() {
-          const n = await it.next();
+          const n = await (opts.idleMs ? nextWithin(it.next(), opts.idleMs) : it.next()).catch((err: unknown) => {
+            throw err instanceof HttpError || err instanceof ServiceError ? err : (parseError ?? badRequest(`malformed multipart body: ${(err as Error).message ?? err}`));
+          });
           if (!n.done) return n;
           if (stream.truncated) throw new HttpError(413, "payload_too_large", `file exceeds the ${opts.maxFileBytes}-byte limit`);
           // The file ended: wait for the rest of the body (the closing boundary, or late parts).
-          if (!finished) await finishedPromise;
+          if (!finished) await (opts.idleMs ? nextWithin(finishedPromise, opts.idleMs) : finishedPromise);
           if (parseError) throw parseError;
           if (lateProblem) throw lateProblem;
           return { done: true, value: undefined };

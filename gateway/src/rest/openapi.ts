@@ -21,6 +21,7 @@ const errors = (...codes: number[]) =>
             401: "Missing or invalid credentials",
             403: "Forbidden",
             404: "Not found",
+            408: "The upload stalled (nothing received for gateway.upload_idle_timeout_ms)",
             413: "Too large (answered as soon as the limit is crossed)",
             415: "Unsupported media type (decided from the bytes)",
             422: "Invalid fields",
@@ -90,6 +91,10 @@ export function openApiDocument(version: string): Json {
         post: {
           tags: ["detection"],
           summary: "Detect from an uploaded file (multipart), streamed to the detectors as it arrives",
+          description:
+            "With `Accept: application/vnd.deepsafe.v1.detect-response+json` the answer is the typed deepsafe.v1.DetectResponse " +
+            "in proto3 JSON (what Connect's Detect returns, with per-frame and per-window scores) instead of DetectResult: " +
+            "browsers cannot client-stream Detect, so the dashboard uploads here.",
           operationId: "detect",
           security: optionalAuth,
           parameters: [
@@ -98,7 +103,7 @@ export function openApiDocument(version: string): Json {
             { name: "models", in: "query", required: false, schema: { type: "string" }, description: "Comma-separated model names." },
           ],
           requestBody: { required: true, content: { "multipart/form-data": { schema: ref("DetectForm") } } },
-          responses: { ...ok("DetectResult"), ...errors(400, 401, 413, 415, 422, 429, 503) },
+          responses: { ...ok("DetectResult"), ...errors(400, 401, 408, 413, 415, 422, 429, 503) },
         },
       },
       "/register": {

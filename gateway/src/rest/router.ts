@@ -8,10 +8,10 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { constants as h2constants } from "node:http2";
 import { performance } from "node:perf_hooks";
-import { create } from "@bufbuild/protobuf";
+import { create, toJson } from "@bufbuild/protobuf";
 import { createHandlerContext } from "@connectrpc/connect";
 import { WeightsKind } from "@deepsafe/proto/es/common";
-import { DeepSafeService, DetectHeaderSchema, DetectRequestSchema, EnsembleMethod, ModelHealth, type DetectRequest } from "@deepsafe/proto/es/gateway";
+import { DeepSafeService, DetectHeaderSchema, DetectRequestSchema, DetectResponseSchema, EnsembleMethod, ModelHealth, type DetectRequest } from "@deepsafe/proto/es/gateway";
 import { AuthError, type Authenticator, type Principal } from "../auth/index.js";
 import type { Accounts } from "../auth/accounts.js";
 import type { Database } from "../db.js";
@@ -20,6 +20,7 @@ import type { HistoryQueries } from "../history/queries.js";
 import type { DetectMethod, GatewayMetrics } from "../metrics.js";
 import type { Pipeline } from "../pipeline.js";
 import { ENSEMBLE_OF, MEDIA_NAMES, MEDIA_TYPE_OF, type MediaName, type Registry } from "../registry.js";
+import { type StackingEnsembles, defaultDetectors } from "../stacking/ensembles.js";
 import { compatible, sniff, SNIFF_BYTES } from "../sniff.js";
 import { contentLength, mediaTypeOf, readBody, readForm, type Req } from "./body.js";
 import { detectJson, predictJson } from "./convert.js";
@@ -36,6 +37,7 @@ import {
   unsupportedMedia,
 } from "./errors.js";
 import { openFilePart } from "./multipart.js";
+import { nextWithin } from "../upload-idle.js";
 import { docsAsset } from "./openapi.js";
 import * as S from "./schemas.js";
 
@@ -44,6 +46,8 @@ type Res = ServerResponse | Http2ServerResponse;
 export interface RestDeps {
   registry: Registry;
   pool: DetectorPool;
+  /** Deployed stacking meta-learners: `stacking_ensemble_loaded` in / and /health. */
+  stacking?: StackingEnsembles | undefined;
   pipeline: Pipeline;
   metrics: GatewayMetrics;
   auth: Authenticator;
@@ -78,6 +82,9 @@ interface Route {
   keys: string[];
   handler: Handler;
 }
+
+/** Accept value asking POST /detect for the typed deepsafe.v1.DetectResponse in proto3 JSON. */
+export const TYPED_DETECT_RESPONSE = "application/vnd.deepsafe.v1.detect-response+json";
 
 /** Bytes a multipart body may add around the file (boundaries, part headers, small fields). */
 const MULTIPART_SLACK = 256 * 1024;
@@ -315,7 +322,8 @@ async function detectUpload(ctx: Ctx): Promise<void> {
   const declared = contentLength(req);
   if (declared !== undefined && declared > maxAll + MULTIPART_SLACK) throw tooLarge(`upload of ${declared} bytes exceeds the ${maxAll}-byte limit`);
 
-  const part = await openFilePart(req, { maxFileBytes: maxAll });
+  const idleMs = deps.registry.gateway.upload_idle_timeout_ms;
+  const part = await nextWithin(openFilePart(req, { maxFileBytes: maxAll, idleMs }), idleMs);
   try {
     const last = (name: string) => part.fields[name]?.at(-1) ?? ctx.url.searchParams.get(name) ?? undefined;
     const modelValues = [...(part.fields.models ?? []), ...ctx.url.searchParams.getAll("models")];
@@ -377,7 +385,10 @@ async function detectUpload(ctx: Ctx): Promise<void> {
     const hctx = handlerContext(ctx);
     try {
       const out = await deps.pipeline.run({ method: "rest_detect", requests: requests(), ctx: hctx, principal, requestId: ctx.requestId });
-      send(ctx, 200, detectJson(out.response, { size: out.size, sha256: out.sha256 }));
+      // Browsers cannot client-stream Detect: the dashboard uploads here and asks for the typed
+      // deepsafe.v1.DetectResponse (proto3 JSON, with segments) instead of the original's shape.
+      const typed = String(req.headers.accept ?? "").includes(TYPED_DETECT_RESPONSE);
+      send(ctx, 200, typed ? toJson(DetectResponseSchema, out.response) : detectJson(out.response, { size: out.size, sha256: out.sha256 }));
     } finally {
       hctx.abort();
     }
@@ -399,11 +410,16 @@ function root(ctx: Ctx): void {
     message: "Deepfake detection for images, video and audio. POST /detect (multipart file, streamed) or /predict (JSON, base64).",
     configured_media_types: MEDIA_NAMES.filter((m) => summary[m]?.length),
     model_endpoints_summary: summary,
-    stacking_ensemble_loaded_status: Object.fromEntries(MEDIA_NAMES.map((m) => [m, false])),
+    stacking_ensemble_loaded_status: Object.fromEntries(MEDIA_NAMES.map((m) => [m, stackingReady(ctx.deps, m)])),
     documentation_urls: { swagger_ui: "/docs", openapi_json: "/openapi.json", redoc: "/docs", metrics: "/metrics" },
     protocols: ["rest", "connect", "grpc", "grpc-web"],
   };
   send(ctx, 200, body);
+}
+
+/** A meta-learner is loaded and fits the media type's default detectors (else stacking falls back to average). */
+function stackingReady(deps: RestDeps, media: MediaName): boolean {
+  return deps.stacking?.status(media, defaultDetectors(deps.pool.states(), media)).state === "ready";
 }
 
 const HEALTH_NAME: Record<ModelHealth, "healthy" | "not_serving" | "unreachable" | "unknown"> = {
@@ -443,7 +459,7 @@ function health(ctx: Ctx): void {
           },
         ]),
       ),
-      stacking_ensemble_loaded: false,
+      stacking_ensemble_loaded: stackingReady(ctx.deps, m),
     };
   }
   const overall = serving === 0 ? "unavailable" : serving === configured ? "healthy" : "degraded";

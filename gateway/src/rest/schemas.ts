@@ -6,7 +6,7 @@ import { MEDIA_NAMES } from "../registry.js";
 export const MediaTypeName = z.enum(MEDIA_NAMES).meta({ id: "MediaType", description: "Kind of media." });
 export const EnsembleName = z
   .enum(["voting", "average", "stacking"])
-  .meta({ id: "EnsembleMethod", description: "voting: share of models voting fake; average: mean P(fake); stacking: falls back to average (not trained yet)." });
+  .meta({ id: "EnsembleMethod", description: "voting: share of models voting fake; average: mean P(fake); stacking: the deployed meta-learner trained by `npm run retrain` (falls back to average, and says so, when none fits the detectors)." });
 export const VerdictName = z
   .enum(["fake", "real", "undetermined"])
   .meta({ id: "Verdict", description: "undetermined: no usable model result, or an exact tie with the threshold." });
