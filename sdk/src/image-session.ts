@@ -18,13 +18,24 @@ export class ImageLogitSession {
     readonly graph: ImageGraph,
   ) {}
 
-  static async create(modelPath: string, intraOpThreads: number, graph: ImageGraph): Promise<ImageLogitSession> {
+  /**
+   * @param spinning whether ORT's intra-op threads spin between runs (its default). Spinning trims a
+   * little latency on an idle machine but burns cores that decoding and other detectors need on a
+   * shared one; $DEEPSAFE_ORT_SPINNING=0 turns it off.
+   */
+  static async create(
+    modelPath: string,
+    intraOpThreads: number,
+    graph: ImageGraph,
+    spinning = process.env.DEEPSAFE_ORT_SPINNING !== "0",
+  ): Promise<ImageLogitSession> {
     const session = await ort.InferenceSession.create(modelPath, {
       executionProviders: ["cpu"],
       intraOpNumThreads: Math.max(1, Math.floor(intraOpThreads)),
       interOpNumThreads: 1,
       executionMode: "sequential",
       graphOptimizationLevel: "all",
+      extra: { session: { intra_op: { allow_spinning: spinning ? "1" : "0" } } },
     });
     if (!session.inputNames.includes(IMAGE_INPUT) || !session.outputNames.includes(LOGIT_OUTPUT)) {
       await session.release();
@@ -49,6 +60,17 @@ export class ImageLogitSession {
       throw new Error(`unexpected ${LOGIT_OUTPUT} output: ${logit?.type} [${logit?.dims.join(", ")}]`);
     }
     return logit.data as Float32Array;
+  }
+
+  /** One run over several single-image tensors stacked into a batch; one logit per tensor. */
+  async stackedLogits(tensors: readonly Float32Array[]): Promise<number[]> {
+    const per = 3 * this.graph.size * this.graph.size;
+    const stacked = new Float32Array(tensors.length * per);
+    tensors.forEach((t, i) => {
+      if (t.length !== per) throw new RangeError(`item ${i}: expected ${per} floats, got ${t.length}`);
+      stacked.set(t, i * per);
+    });
+    return Array.from(await this.logits(stacked, tensors.length));
   }
 
   async release(): Promise<void> {

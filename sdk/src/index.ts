@@ -86,6 +86,7 @@ export {
   CancelledError,
 } from "./errors.js";
 export { InferenceLimiter, type LimiterOptions } from "./limiter.js";
+export { DynamicBatcher, batchingFromEnv, type BatchingOptions, type BatchObservation, type BatchRunner } from "./batching.js";
 export { log } from "./log.js";
 export { createDetectorClient, predictBytes, DEFAULT_CHUNK_BYTES, type PredictCall } from "./client.js";
 export { fetchWeights, readWeightsList, verifyWeights, weightsCache, ChecksumError, type WeightsFile, type FetchOptions } from "./weights.js";

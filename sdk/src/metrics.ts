@@ -15,6 +15,8 @@ export class DetectorMetrics {
   readonly receivedBytes: Counter<"model" | "version">;
   readonly inflight: Gauge<"model" | "version">;
   readonly loadSeconds: Gauge<"model" | "version">;
+  readonly batchSize: Histogram<"model" | "version">;
+  readonly batchQueueDuration: Histogram<"model" | "version">;
 
   constructor(readonly labels: { model: string; version: string }) {
     const registers = [this.registry];
@@ -69,6 +71,21 @@ export class DetectorMetrics {
       name: "deepsafe_detector_model_load_seconds",
       help: "Seconds spent loading and warming the model.",
       labelNames,
+      registers,
+    });
+    // Dynamic batching (when on): average batch = _sum / _count of the size histogram.
+    this.batchSize = new Histogram({
+      name: "deepsafe_detector_batch_size",
+      help: "Items per batched model call.",
+      labelNames,
+      buckets: [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64],
+      registers,
+    });
+    this.batchQueueDuration = new Histogram({
+      name: "deepsafe_detector_batch_queue_duration_seconds",
+      help: "Time an item waited in the batch queue before its model call started.",
+      labelNames,
+      buckets: [0.001, 0.0025, ...latencyBuckets],
       registers,
     });
     collectDefaultMetrics({ register: this.registry, prefix: "deepsafe_detector_process_" });

@@ -3,6 +3,7 @@
 import { MediaType, Prediction, SegmentKind, WeightsKind } from "@deepsafe/proto/grpc/common";
 import type { DecodedImage } from "./decode/image.js";
 import type { DecodedAudio } from "./decode/audio.js";
+import type { BatchingOptions, BatchObservation } from "./batching.js";
 
 export type MediaKind = "image" | "video" | "audio";
 
@@ -59,6 +60,10 @@ export interface LoadContext {
   modelDir: string;
   /** Threads onnxruntime may use for one inference. */
   intraOpThreads: number;
+  /** Dynamic batching asked for this model (only honoured by models with `batchable`); undefined = off. */
+  batching?: BatchingOptions;
+  /** Called after every batched model call (the server records batch size and queue wait). */
+  observeBatch?: (observation: BatchObservation) => void;
 }
 
 export interface PredictContext {
@@ -131,6 +136,8 @@ export function abstain(reason: string, threshold: number, segments: Segment[] =
 export abstract class DetectorModel<TInput> {
   abstract readonly media: MediaKind;
   abstract readonly card: ModelCard;
+  /** True when load() honours LoadContext.batching (the server then admits enough calls to fill a batch). */
+  readonly batchable: boolean = false;
 
   /** Load weights (from ctx.modelDir) and return which weights were loaded. */
   abstract load(ctx: LoadContext): Promise<Provenance>;

@@ -21,6 +21,7 @@ import {
   UnavailableError,
   toDetectorError,
 } from "./errors.js";
+import { type BatchingOptions, batchingFromEnv } from "./batching.js";
 import { InferenceLimiter } from "./limiter.js";
 import { log } from "./log.js";
 import { DetectorMetrics } from "./metrics.js";
@@ -46,7 +47,7 @@ export interface ServeOptions {
   host?: string;
   /** Port for /metrics; default $METRICS_PORT or port + 10000; -1 disables. */
   metricsPort?: number;
-  /** Inferences at once (default $DEEPSAFE_MAX_CONCURRENT or 1). */
+  /** Inferences at once (default $DEEPSAFE_MAX_CONCURRENT, else the max batch size when batching, else 1). */
   maxConcurrent?: number;
   /** Admitted requests beyond the running ones (default $DEEPSAFE_MAX_QUEUED or 8). */
   maxQueued?: number;
@@ -54,6 +55,10 @@ export interface ServeOptions {
   load?: "eager" | "lazy";
   /** Threads for one inference (default $DEEPSAFE_THREADS or all cores). */
   intraOpThreads?: number;
+  /** Dynamic batching for a `batchable` model (default from $DEEPSAFE_BATCH_MAX_SIZE etc.: off); false = off. */
+  batching?: BatchingOptions | false;
+  /** Run the model's warm-up before reporting SERVING (default true; $DEEPSAFE_WARMUP=0 turns it off). */
+  warmup?: boolean;
   /** Upper bound on one request when the client sets no deadline. */
   defaultTimeoutMs?: number;
   /** How long SIGTERM waits for in-flight calls before cancelling them. */
@@ -84,10 +89,22 @@ export async function serveDetector(model: DetectorModel<unknown>, options: Serv
   const host = options.host ?? process.env.DEEPSAFE_BIND ?? "127.0.0.1";
   const maxBytes = card.maxBytes ?? DEFAULT_MAX_BYTES;
   const loadMode = options.load ?? (process.env.DEEPSAFE_LOAD === "lazy" ? "lazy" : "eager");
+  const batchingAsked = options.batching === false ? undefined : (options.batching ?? batchingFromEnv());
+  if (batchingAsked && !model.batchable) log("warn", "batching ignored: this model does not batch", { model: card.name });
+  const batching = model.batchable ? batchingAsked : undefined;
   const limiter = new InferenceLimiter({
-    maxConcurrent: options.maxConcurrent ?? envNumber("DEEPSAFE_MAX_CONCURRENT") ?? 1,
+    // A batch only fills when at least maxBatchSize calls may reach predict() at once.
+    maxConcurrent: options.maxConcurrent ?? envNumber("DEEPSAFE_MAX_CONCURRENT") ?? batching?.maxBatchSize ?? 1,
     maxQueued: options.maxQueued ?? envNumber("DEEPSAFE_MAX_QUEUED") ?? 8,
   });
+  if (batching && limiter.options.maxConcurrent < batching.maxBatchSize) {
+    log("warn", "batches cannot fill: fewer concurrent inferences than the max batch size", {
+      model: card.name,
+      maxConcurrent: limiter.options.maxConcurrent,
+      maxBatchSize: batching.maxBatchSize,
+    });
+  }
+  const warmup = options.warmup ?? process.env.DEEPSAFE_WARMUP !== "0";
   const defaultTimeoutMs = options.defaultTimeoutMs ?? 120_000;
   const metrics = new DetectorMetrics({ model: card.name, version: card.version });
   const labels = metrics.labels;
@@ -114,11 +131,16 @@ export async function serveDetector(model: DetectorModel<unknown>, options: Serv
         provenance = await model.load({
           modelDir: options.modelDir ?? modelDir(card.name),
           intraOpThreads: options.intraOpThreads ?? envNumber("DEEPSAFE_THREADS") ?? availableParallelism(),
+          batching,
+          observeBatch: ({ size, queueSeconds }) => {
+            metrics.batchSize.observe(labels, size);
+            for (const seconds of queueSeconds) metrics.batchQueueDuration.observe(labels, seconds);
+          },
         });
-        await model.warmup();
+        if (warmup) await model.warmup();
         loadSeconds = (performance.now() - started) / 1000;
         metrics.loadSeconds.set(labels, loadSeconds);
-        log("info", "model ready", { model: card.name, weights: provenance.kind, loadSeconds });
+        log("info", "model ready", { model: card.name, weights: provenance.kind, loadSeconds, warmup, batchMaxSize: batching?.maxBatchSize ?? 1 });
         if (!draining) setReady(true);
       } catch (err) {
         loadError = err instanceof Error ? err : new Error(String(err));
@@ -167,7 +189,13 @@ export async function serveDetector(model: DetectorModel<unknown>, options: Serv
       () => controller.abort(new DeadlineExceededError(`deadline of ${Math.round(budgetMs)} ms exceeded`)),
       budgetMs,
     );
-    const onCancelled = () => controller.abort(new CancelledError("client cancelled the call"));
+    // grpc-js reports an expired deadline as "cancelled", a moment before our own timer: name it right.
+    const onCancelled = () =>
+      controller.abort(
+        Date.now() >= deadlineMs - 50 // timers may fire a few ms early against Date.now()
+          ? new DeadlineExceededError(`deadline of ${Math.round(budgetMs)} ms exceeded`)
+          : new CancelledError("client cancelled the call"),
+      );
     call.on("cancelled", onCancelled);
 
     const finish = (outcome: string, err?: Error, response?: PredictResponse) => {
