@@ -3,8 +3,7 @@
 // over a tiny labelled audio set, with the mesh of audio detectors it starts itself.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
@@ -25,8 +24,7 @@ import {
   thresholdMetrics,
 } from "../../tools/evaluate/metrics.js";
 import type { Report } from "../../tools/evaluate/report.js";
-import { repoRoot } from "../local/mesh.js";
-import { emptyWav } from "./media.js";
+import { addEdgeCases, haveAudioWeights, makeAudio, runCommand } from "./labelled-audio.js";
 
 const close = (a: number, b: number, eps = 1e-12) => assert.ok(Math.abs(a - b) <= eps, `${a} != ${b}`);
 
@@ -262,47 +260,20 @@ test("does fusion help: members that err on different files fuse into a better e
 
 // --- the command end to end over real processes ---
 
-const mirror = process.env.DEEPSAFE_WEIGHTS_MIRROR;
-const haveWeights = mirror !== undefined && existsSync(join(mirror, "aasist", "AASIST.pth"));
-
-async function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (out += d.toString()));
-    const timer = setTimeout(() => child.kill("SIGINT"), timeoutMs);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, out });
-    });
-  });
-}
-
-async function makeAudio(path: string, args: string[]): Promise<void> {
-  mkdirSync(join(path, ".."), { recursive: true });
-  const r = await run("ffmpeg", ["-hide_banner", "-loglevel", "error", "-y", ...args, "-ar", "16000", "-ac", "1", path], process.env, 60_000);
-  assert.is(r.code, 0, r.out);
-}
-
 test("npm run evaluate: a tiny labelled audio set through a mesh it starts; report.json and report.html", async () => {
-  if (!haveWeights) return console.log("skipped: DEEPSAFE_WEIGHTS_MIRROR has no aasist/AASIST.pth");
-  // The labels here exercise the mechanics only (no quality claim): "real" are non-speech signals,
-  // "fake" is flite speech. One empty WAV makes every detector abstain; two files are unlabelled.
+  if (!haveAudioWeights) return console.log("skipped: DEEPSAFE_WEIGHTS_MIRROR has no aasist/AASIST.pth");
+  // One empty WAV makes every detector abstain; two files are unlabelled.
   const dir = mkdtempSync(join(tmpdir(), "deepsafe-eval-e2e-"));
   const set = join(dir, "set");
   await makeAudio(join(set, "real", "tone.wav"), ["-f", "lavfi", "-i", "sine=frequency=220:duration=3"]);
   await makeAudio(join(set, "Real", "noise.wav"), ["-f", "lavfi", "-i", "anoisesrc=color=pink:duration=3:amplitude=0.2:seed=3"]);
   await makeAudio(join(set, "FAKE", "kal.wav"), ["-f", "lavfi", "-i", "flite=text='The quick brown fox jumps over the lazy dog.':voice=kal"]);
   await makeAudio(join(set, "fake", "slt", "slt.wav"), ["-f", "lavfi", "-i", "flite=text='Every file is scored by every detector.':voice=slt"]);
-  writeFileSync(join(set, "real", "empty.wav"), emptyWav());
-  writeFileSync(join(set, "README.txt"), "not data");
-  mkdirSync(join(set, "unsorted"));
-  writeFileSync(join(set, "unsorted", "x.wav"), readFileSync(join(set, "real", "tone.wav")));
+  addEdgeCases(set, join("real", "tone.wav"));
   const out = join(dir, "out");
 
   const started = performance.now();
-  const r = await run(
+  const r = await runCommand(
     process.execPath,
     ["--import", "tsx", "tools/evaluate/main.ts", "--media", "audio", "--dataset", set, "--out", out, "--concurrency", "2"],
     { ...process.env, DEEPSAFE_LOG_LEVEL: "warn" },

@@ -9,85 +9,42 @@
 // scores mean nothing about the detectors' quality and nothing here asserts that they do.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { spawn } from "node:child_process";
-import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { create } from "@bufbuild/protobuf";
-import { createClient, type Client } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
 import { MediaType } from "@deepsafe/proto/es/common";
-import { DeepSafeService, DetectRequestSchema, EnsembleMethod, StackingState, type DetectHeader, type DetectRequest } from "@deepsafe/proto/es/gateway";
+import { EnsembleMethod, StackingState } from "@deepsafe/proto/es/gateway";
 import { MANIFEST_FILE, type Manifest, deployArtifact, mediaDir } from "../../gateway/src/stacking/artifact.js";
+import { until } from "../../gateway/test/until.js";
 import { startMediaMesh } from "../../tools/evaluate/local-mesh.js";
 import type { RetrainReport } from "../../tools/retrain/report.js";
 import type { Mesh } from "../local/mesh.js";
-import { repoRoot } from "../local/mesh.js";
-import { emptyWav } from "./media.js";
+import { connectClient, detectVia } from "./clients.js";
+import { addEdgeCases, haveAudioWeights, makeAudio, runCommand } from "./labelled-audio.js";
 
-const mirror = process.env.DEEPSAFE_WEIGHTS_MIRROR;
-const haveWeights = mirror !== undefined && existsSync(join(mirror, "aasist", "AASIST.pth"));
 const DETECTORS = ["aasist", "rawgat-st", "lfcc-lcnn"];
-
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (out += d.toString()));
-    const timer = setTimeout(() => child.kill("SIGINT"), timeoutMs);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, out });
-    });
-  });
-}
-
-async function makeAudio(path: string, args: string[]): Promise<void> {
-  mkdirSync(join(path, ".."), { recursive: true });
-  const r = await run("ffmpeg", ["-hide_banner", "-loglevel", "error", "-y", ...args, "-t", "2", "-ar", "16000", "-ac", "1", path], process.env, 60_000);
-  assert.is(r.code, 0, r.out);
-}
 
 /** 12 "real" non-speech clips, 12 "fake" flite clips (2 s each), one empty WAV, two unlabelled files. */
 async function buildSet(set: string): Promise<void> {
   const jobs: Array<Promise<void>> = [];
-  for (let i = 0; i < 4; i++) jobs.push(makeAudio(join(set, "real", "tones", `sine-${i}.wav`), ["-f", "lavfi", "-i", `sine=frequency=${180 + 130 * i}:duration=2`]));
+  for (let i = 0; i < 4; i++) jobs.push(makeAudio(join(set, "real", "tones", `sine-${i}.wav`), ["-f", "lavfi", "-i", `sine=frequency=${180 + 130 * i}:duration=2`], 2));
   for (const [i, color] of ["pink", "white", "brown", "blue"].entries()) {
-    jobs.push(makeAudio(join(set, "Real", "noise", `${color}.wav`), ["-f", "lavfi", "-i", `anoisesrc=color=${color}:duration=2:amplitude=0.${2 + i}:seed=${i + 1}`]));
+    jobs.push(makeAudio(join(set, "Real", "noise", `${color}.wav`), ["-f", "lavfi", "-i", `anoisesrc=color=${color}:duration=2:amplitude=0.${2 + i}:seed=${i + 1}`], 2));
   }
   for (let i = 0; i < 4; i++) {
-    jobs.push(makeAudio(join(set, "real", "chirps", `chirp-${i}.wav`), ["-f", "lavfi", "-i", `aevalsrc=0.3*sin(2*PI*(${100 + 80 * i}+${150 * (i + 1)}*t)*t):s=16000:d=2`]));
+    jobs.push(makeAudio(join(set, "real", "chirps", `chirp-${i}.wav`), ["-f", "lavfi", "-i", `aevalsrc=0.3*sin(2*PI*(${100 + 80 * i}+${150 * (i + 1)}*t)*t):s=16000:d=2`], 2));
   }
   const texts = ["The quick brown fox jumps over the lazy dog.", "Every file is scored by every detector.", "Please hold while we connect your call."];
   const voices = ["kal", "slt", "awb", "rms"];
   voices.forEach((voice) =>
-    texts.forEach((text, j) => jobs.push(makeAudio(join(set, "FAKE", voice, `${voice}-${j}.wav`), ["-f", "lavfi", "-i", `flite=text='${text}':voice=${voice}`]))),
+    texts.forEach((text, j) => jobs.push(makeAudio(join(set, "FAKE", voice, `${voice}-${j}.wav`), ["-f", "lavfi", "-i", `flite=text='${text}':voice=${voice}`], 2))),
   );
   await Promise.all(jobs);
-  writeFileSync(join(set, "real", "empty.wav"), emptyWav());
-  writeFileSync(join(set, "README.txt"), "not data");
-  mkdirSync(join(set, "unsorted"));
-  writeFileSync(join(set, "unsorted", "x.wav"), readFileSync(join(set, "real", "tones", "sine-0.wav")));
-}
-
-async function* upload(header: Partial<DetectHeader>, bytes: Uint8Array): AsyncGenerator<DetectRequest> {
-  yield create(DetectRequestSchema, { payload: { case: "header", value: { declaredSize: BigInt(bytes.length), ...header } as DetectHeader } });
-  yield create(DetectRequestSchema, { payload: { case: "chunk", value: bytes } });
-}
-
-async function until<T>(get: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await get();
-    if (ok(v)) return v;
-    if (Date.now() > end) throw new Error("timed out waiting");
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  addEdgeCases(set, join("real", "tones", "sine-0.wav"));
 }
 
 test("npm run retrain: features through a real audio mesh, 8 classifiers, ONNX deployed, hot-reloaded and served; npm run eval from the cache", async () => {
-  if (!haveWeights) return console.log("skipped: DEEPSAFE_WEIGHTS_MIRROR has no aasist/AASIST.pth");
+  if (!haveAudioWeights) return console.log("skipped: DEEPSAFE_WEIGHTS_MIRROR has no aasist/AASIST.pth");
   const dir = mkdtempSync(join(tmpdir(), "deepsafe-retrain-e2e-"));
   const set = join(dir, "set");
   const root = join(dir, "ensembles");
@@ -97,13 +54,13 @@ test("npm run retrain: features through a real audio mesh, 8 classifiers, ONNX d
   let mesh: Mesh | undefined;
   try {
     ({ mesh } = await startMediaMesh("audio", { requested: DETECTORS, log: () => {}, registry: { stacking: { dir: root, reload_interval_ms: 500 } } }));
-    const client: Client<typeof DeepSafeService> = createClient(DeepSafeService, createConnectTransport({ baseUrl: mesh.gatewayUrl, httpVersion: "2" }));
+    const client = connectClient(mesh.gatewayUrl);
     const audioStacking = async () => (await client.getHealth({})).mediaTypes.find((m) => m.mediaType === MediaType.AUDIO)!.stacking!;
     assert.is((await audioStacking()).state, StackingState.NOT_DEPLOYED);
     const gatewayPid = mesh.processes.get("gateway")!.child.pid;
 
     const started = performance.now();
-    const r = await run(process.execPath, ["--import", "tsx", "tools/retrain/main.ts", "--media", "audio", "--dataset", set, "--gateway", mesh.gatewayUrl, "--folds", "3"], env, 540_000);
+    const r = await runCommand(process.execPath, ["--import", "tsx", "tools/retrain/main.ts", "--media", "audio", "--dataset", set, "--gateway", mesh.gatewayUrl, "--folds", "3"], env, 540_000);
     console.log(`retrain over 25 labelled files (features, 8 classifiers, export; venv ready): ${((performance.now() - started) / 1000).toFixed(1)} s`);
     assert.is(r.code, 0, r.out);
     assert.match(r.out, /skipped 2 file\(s\)/);
@@ -149,13 +106,13 @@ test("npm run retrain: features through a real audio mesh, 8 classifiers, ONNX d
     assert.is(mesh.processes.get("gateway")!.child.pid, gatewayPid);
     const row = report.rows.find((x) => x.split === "train" && x.values.every((v) => v !== null))!;
     const bytes = readFileSync(join(set, row.path));
-    const res = await client.detect(upload({ mediaType: MediaType.AUDIO, ensembleMethod: EnsembleMethod.STACKING }, bytes));
+    const res = await detectVia(client, bytes, { mediaType: MediaType.AUDIO, ensembleMethod: EnsembleMethod.STACKING });
     assert.is(res.ensembleMethodUsed, EnsembleMethod.STACKING, res.note);
     assert.ok(Math.abs(res.ensembleScore! - row.stackingPFake) < 1e-5, `gateway ${res.ensembleScore} vs training-time graph ${row.stackingPFake} for ${row.path}`);
     assert.match(res.note, new RegExp(`stacking: ${manifest.classifier} meta-learner ${manifest.id}`));
 
     // Column mismatch, per request: other detectors than the columns -> average, said so.
-    const partial = await client.detect(upload({ mediaType: MediaType.AUDIO, ensembleMethod: EnsembleMethod.STACKING, models: ["aasist", "rawgat-st"] }, bytes));
+    const partial = await detectVia(client, bytes, { mediaType: MediaType.AUDIO, ensembleMethod: EnsembleMethod.STACKING, models: ["aasist", "rawgat-st"] });
     assert.is(partial.ensembleMethodUsed, EnsembleMethod.AVERAGE);
     assert.match(partial.note, /trained with lfcc-lcnn, which is not among the detectors called.*fell back to average/);
 
@@ -169,7 +126,7 @@ test("npm run retrain: features through a real audio mesh, 8 classifiers, ONNX d
     const mismatch = await until(audioStacking, (s) => s.artifactId === otherId);
     assert.is(mismatch.state, StackingState.MISMATCH);
     assert.match(mismatch.detail, /rawgat-st's checkpoint differs/);
-    const fallback = await client.detect(upload({ mediaType: MediaType.AUDIO, ensembleMethod: EnsembleMethod.STACKING }, bytes));
+    const fallback = await detectVia(client, bytes, { mediaType: MediaType.AUDIO, ensembleMethod: EnsembleMethod.STACKING });
     assert.is(fallback.ensembleMethodUsed, EnsembleMethod.AVERAGE);
     assert.match(fallback.note, /rawgat-st's checkpoint differs.*fell back to average/);
     deployArtifact(root, "audio", artifact);
@@ -178,7 +135,7 @@ test("npm run retrain: features through a real audio mesh, 8 classifiers, ONNX d
     // npm run eval: the mesh is gone, so every feature must come from the cache.
     await mesh.stop();
     mesh = undefined;
-    const e = await run(process.execPath, ["--import", "tsx", "tools/retrain/main.ts", "--from-cache", "--media", "audio", "--optimizer", "optuna", "--trials", "3", "--folds", "3"], env, 300_000);
+    const e = await runCommand(process.execPath, ["--import", "tsx", "tools/retrain/main.ts", "--from-cache", "--media", "audio", "--optimizer", "optuna", "--trials", "3", "--folds", "3"], env, 300_000);
     assert.is(e.code, 0, e.out);
     assert.match(e.out, /features: 75 cached, 0 computed/);
     assert.match(e.out, /\(not deployed\)/);

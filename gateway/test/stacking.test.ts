@@ -25,6 +25,7 @@ import { newArtifactId, publish, stagingDir, writeManifest } from "../../tools/r
 import { type TrainResult, train } from "../../tools/retrain/train.js";
 import { ensureVenv, run } from "../../tools/retrain/venv.js";
 import { startFakeDetector, type FakeDetector } from "./fake-detector.js";
+import { until } from "./until.js";
 
 const JPEG = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(4096, 7)]);
 const COLUMNS = [
@@ -41,16 +42,6 @@ let trained: { dir: string; manifest: Manifest; result: TrainResult; rows: Array
 async function* upload(header: Partial<DetectHeader>): AsyncGenerator<DetectRequest> {
   yield create(DetectRequestSchema, { payload: { case: "header", value: header as DetectHeader } });
   yield create(DetectRequestSchema, { payload: { case: "chunk", value: JPEG } });
-}
-
-async function until<T>(get: () => Promise<T>, ok: (v: T) => boolean, ms = 8000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await get();
-    if (ok(v)) return v;
-    if (Date.now() > end) throw new Error(`timed out; last: ${JSON.stringify(v, (_, x) => (typeof x === "bigint" ? String(x) : x))}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 const imageHealth = async () => (await client.getHealth({})).mediaTypes.find((m) => m.mediaType === MediaType.IMAGE)!.stacking!;

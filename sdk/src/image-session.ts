@@ -1,5 +1,6 @@
-// An image classifier graph with one input "image" float32 [N, 3, S, S] and one output "logit"
-// float32 [N, 1], the layout our image exports (NPR, UniversalFakeDetect) share.
+// An image classifier graph with one input float32 [N, 3, S, S] ("image" unless named otherwise) and
+// one output "logit" float32 [N, 1], the layout our image exports (NPR, UniversalFakeDetect, and the
+// face models MesoNet and Cross-Efficient-ViT) share.
 import * as ort from "onnxruntime-node";
 
 export const IMAGE_INPUT = "image";
@@ -10,6 +11,8 @@ export interface ImageGraph {
   size: number;
   /** For error messages, e.g. "NPR". */
   modelName: string;
+  /** The input's name; default IMAGE_INPUT. */
+  input?: string;
 }
 
 export class ImageLogitSession {
@@ -37,11 +40,12 @@ export class ImageLogitSession {
       graphOptimizationLevel: "all",
       extra: { session: { intra_op: { allow_spinning: spinning ? "1" : "0" } } },
     });
-    if (!session.inputNames.includes(IMAGE_INPUT) || !session.outputNames.includes(LOGIT_OUTPUT)) {
+    const input = graph.input ?? IMAGE_INPUT;
+    if (!session.inputNames.includes(input) || !session.outputNames.includes(LOGIT_OUTPUT)) {
       await session.release();
       throw new Error(
         `${modelPath} is not a ${graph.modelName} export: inputs [${session.inputNames.join(", ")}], ` +
-          `outputs [${session.outputNames.join(", ")}]; expected ${IMAGE_INPUT} -> ${LOGIT_OUTPUT}`,
+          `outputs [${session.outputNames.join(", ")}]; expected ${input} -> ${LOGIT_OUTPUT}`,
       );
     }
     return new ImageLogitSession(session, graph);
@@ -54,7 +58,7 @@ export class ImageLogitSession {
       throw new RangeError(`expected ${batch * 3 * size * size} floats for batch ${batch}, got ${tensor.length}`);
     }
     const input = new ort.Tensor("float32", tensor, [batch, 3, size, size]);
-    const output = await this.session.run({ [IMAGE_INPUT]: input });
+    const output = await this.session.run({ [this.graph.input ?? IMAGE_INPUT]: input });
     const logit = output[LOGIT_OUTPUT];
     if (!logit || logit.type !== "float32" || logit.size !== batch) {
       throw new Error(`unexpected ${LOGIT_OUTPUT} output: ${logit?.type} [${logit?.dims.join(", ")}]`);

@@ -6,10 +6,10 @@
 // AP, accuracy and F1 at the threshold, EER, ECE with reliability diagrams, and ROC curves, per
 // detector and for the average and voting ensembles, plus whether fusion beats the best single one.
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { SingleBar } from "cli-progress";
-import { type Mesh, repoRoot } from "../../deploy/local/mesh.js";
-import { type MediaName, loadDataset } from "./dataset.js";
+import { repoRoot } from "../../deploy/local/mesh.js";
+import { CommandLine, CommandMesh, callerPath, fixed3, logDataset, nameList } from "./cli.js";
+import { loadDataset } from "./dataset.js";
 import {
   MEDIA_TYPE,
   type ItemResult,
@@ -21,8 +21,7 @@ import {
   methodMetrics,
   selectModels,
 } from "./evaluate.js";
-import { startMediaMesh } from "./local-mesh.js";
-import { type Report, writeReport } from "./report.js";
+import { type Report, pct, writeReport } from "./report.js";
 
 const USAGE = `usage: npm run evaluate -- --media audio|image|video --dataset DIR|manifest.csv [options]
 
@@ -38,105 +37,51 @@ const USAGE = `usage: npm run evaluate -- --media audio|image|video --dataset DI
   --threshold T         decision threshold (default 0.5)
 `;
 
-function fail(message: string): never {
-  process.stderr.write(`evaluate: ${message}\n`);
-  process.exit(2);
-}
+const cli: CommandLine = new CommandLine("evaluate", USAGE);
+const values = cli.parse({
+  media: { type: "string" },
+  dataset: { type: "string" },
+  gateway: { type: "string" },
+  models: { type: "string" },
+  ensemble: { type: "string" },
+  out: { type: "string" },
+  concurrency: { type: "string", default: "2" },
+  threshold: { type: "string", default: "0.5" },
+});
+const media = cli.media(values.media);
+if (!values.dataset) cli.fail(`--dataset is required\n${USAGE}`);
+const concurrency = cli.integer("concurrency", values.concurrency, 1, 64);
+const threshold = cli.threshold(Number(values.threshold));
+const requested = nameList(values.models);
 
-function list(value: string | undefined): string[] | undefined {
-  const names = value?.split(",").map((s) => s.trim()).filter(Boolean);
-  return names && names.length ? names : undefined;
-}
-
-const { values } = (() => {
-  try {
-    return parseArgs({
-      options: {
-        media: { type: "string" },
-        dataset: { type: "string" },
-        gateway: { type: "string" },
-        models: { type: "string" },
-        ensemble: { type: "string" },
-        out: { type: "string" },
-        concurrency: { type: "string", default: "2" },
-        threshold: { type: "string", default: "0.5" },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-    });
-  } catch (err) {
-    fail(`${(err as Error).message}\n${USAGE}`);
-  }
-})();
-
-if (values.help) {
-  process.stdout.write(USAGE);
-  process.exit(0);
-}
-const media = values.media as MediaName | undefined;
-if (!media || !(media in MEDIA_TYPE)) fail(`--media must be audio, image or video\n${USAGE}`);
-if (!values.dataset) fail(`--dataset is required\n${USAGE}`);
-const concurrency = Number(values.concurrency);
-if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) fail("--concurrency must be an integer from 1 to 64");
-const threshold = Number(values.threshold);
-if (!(threshold >= 0 && threshold <= 1)) fail("--threshold must be in [0, 1]");
-const requested = list(values.models);
-
-// `npm run` changes into the repository root; paths on the command line are the caller's.
-const callerDir = process.env.INIT_CWD ?? process.cwd();
-const datasetPath = resolve(callerDir, values.dataset);
+const datasetPath = callerPath(values.dataset);
 const stamp = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
-const outDir = values.out ? resolve(callerDir, values.out) : resolve(repoRoot, ".deepsafe", "eval", `${media}-${stamp}`);
+const outDir = values.out ? callerPath(values.out) : resolve(repoRoot, ".deepsafe", "eval", `${media}-${stamp}`);
 
 const dataset = (() => {
   try {
     return loadDataset(datasetPath, media);
   } catch (err) {
-    fail((err as Error).message);
+    cli.fail((err as Error).message);
   }
 })();
-const nReal = dataset.items.filter((i) => i.label === 0).length;
+const nReal = logDataset(dataset, datasetPath, media, (line) => process.stdout.write(`${line}\n`));
 const nFake = dataset.items.length - nReal;
-process.stdout.write(`dataset ${datasetPath}: ${dataset.items.length} ${media} files (${nReal} real, ${nFake} fake)\n`);
-if (dataset.skipped.length) {
-  process.stdout.write(`skipped ${dataset.skipped.length} file(s), never labelled:\n`);
-  for (const s of dataset.skipped.slice(0, 20)) process.stdout.write(`  ${s.path}: ${s.reason}\n`);
-  if (dataset.skipped.length > 20) process.stdout.write(`  … and ${dataset.skipped.length - 20} more (all listed in report.json)\n`);
-}
-if (dataset.items.length === 0) fail("no labelled file to evaluate");
+if (dataset.items.length === 0) cli.fail("no labelled file to evaluate");
 if (nReal === 0 || nFake === 0) process.stdout.write("warning: only one class present: AUC, AP and EER are undefined\n");
 
-let mesh: Mesh | undefined;
-const prepExcluded: Array<{ name: string; reason: string }> = [];
-const stopMesh = async () => {
-  const m = mesh;
-  mesh = undefined;
-  await m?.stop();
-};
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => {
-    process.stderr.write(`\n${signal}: stopping\n`);
-    void stopMesh().finally(() => process.exit(130));
-  });
-}
+const mesh = new CommandMesh();
 
 try {
-  let gatewayUrl = values.gateway;
-  if (!gatewayUrl) {
-    const started = await startMediaMesh(media, { requested, log: (line) => process.stdout.write(line), onStarted: (m) => (mesh = m) });
-    mesh = started.mesh;
-    prepExcluded.push(...started.notStarted);
-    gatewayUrl = mesh.gatewayUrl;
-  }
-
+  const { url: gatewayUrl, notStarted } = await mesh.gateway(values.gateway, media, requested);
   const client = gatewayClient(gatewayUrl);
   const listed = await client.listModels({ mediaType: MEDIA_TYPE[media] });
   const selection = selectModels(listed, media, requested);
   const models = selection.models.map((m) => m.name);
-  const members = list(values.ensemble) ?? selection.models.filter((m) => m.default).map((m) => m.name);
+  const members = nameList(values.ensemble) ?? selection.models.filter((m) => m.default).map((m) => m.name);
   const ensembleMembers = members.length ? members : models;
   for (const m of ensembleMembers) if (!models.includes(m)) throw new Error(`--ensemble: "${m}" is not among the evaluated detectors (${models.join(", ")})`);
-  const excluded = [...prepExcluded, ...selection.excluded];
+  const excluded = [...notStarted, ...selection.excluded];
   process.stdout.write(`evaluating ${models.join(", ")}; ensembles of ${ensembleMembers.join(", ")}\n`);
   for (const e of excluded) process.stdout.write(`  excluded ${e.name}: ${e.reason}\n`);
 
@@ -193,7 +138,7 @@ try {
     media,
     threshold,
     dataset: { path: datasetPath, kind: dataset.kind, files: dataset.items.length, real: nReal, fake: nFake, skipped: dataset.skipped },
-    gateway: { url: gatewayUrl, startedByEvaluate: mesh !== undefined },
+    gateway: { url: gatewayUrl, startedByEvaluate: mesh.started },
     models: selection.models,
     excluded,
     ensembleMembers,
@@ -206,8 +151,8 @@ try {
   };
   const written = await writeReport(outDir, report);
 
-  const f = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : "  n/a");
-  const p = (x: number) => (Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : "n/a");
+  const f = fixed3;
+  const p = pct;
   process.stdout.write(`\n${dataset.items.length} files in ${seconds.toFixed(0)} s (${(dataset.items.length / seconds).toFixed(2)} files/s)\n\n`);
   process.stdout.write(`${"method".padEnd(16)} ${"n".padStart(4)} ${"abst".padStart(4)} ${"err".padStart(4)}  AUC   [95% CI]        AP     acc@t   F1@t   EER     ECE\n`);
   for (const m of metrics) {
@@ -221,5 +166,5 @@ try {
   process.stderr.write(`\nevaluate: ${(err as Error).message}\n`);
   process.exitCode = 1;
 } finally {
-  await stopMesh();
+  await mesh.stop();
 }

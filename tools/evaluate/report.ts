@@ -26,14 +26,45 @@ export interface Report {
   items: ItemResult[];
 }
 
-export async function writeReport(outDir: string, report: Report): Promise<{ json: string; html: string }> {
-  await mkdir(outDir, { recursive: true });
-  const json = join(outDir, "report.json");
-  const html = join(outDir, "report.html");
+export function writeReport(outDir: string, report: Report): Promise<{ json: string; html: string }> {
+  return writeReportFiles(outDir, report, renderHtml(report));
+}
+
+/** report.json and report.html into dir (the retrain report too). */
+export async function writeReportFiles(dir: string, report: object, page: string): Promise<{ json: string; html: string }> {
+  await mkdir(dir, { recursive: true });
+  const json = join(dir, "report.json");
+  const html = join(dir, "report.html");
   // NaN and ±Infinity are not JSON: they are written as null (for example the ROC's first threshold).
   await writeFile(json, `${JSON.stringify(report, null, 2)}\n`);
-  await writeFile(html, renderHtml(report));
+  await writeFile(html, page);
   return { json, html };
+}
+
+/** The page's head and stylesheet, up to the opening body tag (the retrain report too). */
+export function pageHead(title: string, maxWidthPx: number): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:${maxWidthPx}px;padding:0 16px;color:#222}
+table{border-collapse:collapse;margin:8px 0 16px}th,td{border:1px solid #ccc;padding:4px 8px;text-align:right;vertical-align:top}
+th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}tr.ens{background:#f7f9ff}
+.note{background:#fffbe6;border:1px solid #e6d98a;padding:10px 14px}.grid{display:flex;flex-wrap:wrap;gap:12px}
+td.abstained{color:#886}td.error{color:#b00}small{color:#666}code{background:#f3f3f3;padding:0 3px}
+</style></head><body>`;
+}
+
+/** A titled list of names with why (detectors left out), or nothing when the list is empty. */
+export function reasonsHtml(title: string, entries: Array<{ name: string; reason: string }>): string {
+  return entries.length ? `<p>${esc(title)}</p><ul>${entries.map((e) => `<li>${esc(e.name)}: ${esc(e.reason)}</li>`).join("")}</ul>` : "";
+}
+
+/** The dataset's skipped files (no label, or not of the media type), folded. */
+export function skippedHtml(skipped: SkippedFile[], media: string): string {
+  return skipped.length
+    ? `<details><summary>${skipped.length} file(s) skipped (no label or not ${esc(media)})</summary><ul>${skipped.map((s) => `<li>${esc(s.path)}: ${esc(s.reason)}</li>`).join("")}</ul></details>`
+    : "<p>No file was skipped.</p>";
 }
 
 export const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"];
@@ -201,20 +232,9 @@ export function renderHtml(r: Report): string {
         `<li><b>${esc(m.name)}</b>${m.default ? " (default)" : ""}: ${esc(m.weightsKind)} weights, ${esc(m.weightsSource)}${m.checkpointSha256 ? ` <small>sha256 ${esc(m.checkpointSha256)}</small>` : ""}</li>`,
     )
     .join("\n");
-  const excluded = r.excluded.length ? `<p>Not evaluated:</p><ul>${r.excluded.map((e) => `<li>${esc(e.name)}: ${esc(e.reason)}</li>`).join("")}</ul>` : "";
-  const skipped = r.dataset.skipped.length
-    ? `<details><summary>${r.dataset.skipped.length} file(s) skipped (no label or not ${esc(r.media)})</summary><ul>${r.dataset.skipped.map((s) => `<li>${esc(s.path)}: ${esc(s.reason)}</li>`).join("")}</ul></details>`
-    : "<p>No file was skipped.</p>";
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>DeepSafe evaluation — ${esc(r.media)} — ${esc(r.dataset.path)}</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>
-body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1200px;padding:0 16px;color:#222}
-table{border-collapse:collapse;margin:8px 0 16px}th,td{border:1px solid #ccc;padding:4px 8px;text-align:right;vertical-align:top}
-th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}tr.ens{background:#f7f9ff}
-.note{background:#fffbe6;border:1px solid #e6d98a;padding:10px 14px}.grid{display:flex;flex-wrap:wrap;gap:12px}
-td.abstained{color:#886}td.error{color:#b00}small{color:#666}code{background:#f3f3f3;padding:0 3px}
-</style></head><body>
+  const excluded = reasonsHtml("Not evaluated:", r.excluded);
+  const skipped = skippedHtml(r.dataset.skipped, r.media);
+  return `${pageHead(`DeepSafe evaluation — ${r.media} — ${r.dataset.path}`, 1200)}
 <h1>DeepSafe evaluation: ${esc(r.media)}</h1>
 <p>Dataset <code>${esc(r.dataset.path)}</code> (${r.dataset.kind}): <b>${r.dataset.files}</b> files, ${r.dataset.real} real, ${r.dataset.fake} fake.
 Gateway ${esc(r.gateway.url)}${r.gateway.startedByEvaluate ? " (a mesh started for this run)" : ""}. Threshold ${r.threshold}. ${esc(r.createdAt)}, ${r.seconds.toFixed(0)} s.</p>

@@ -8,12 +8,11 @@
 //    swapping <root>/<media>/current: running gateways reload it without a restart.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { parseArgs } from "node:util";
-import { type Mesh, loadRegistry, repoRoot } from "../../deploy/local/mesh.js";
+import { loadRegistry, repoRoot } from "../../deploy/local/mesh.js";
 import { type FeatureColumn, ensemblesRoot, mediaDir } from "../../gateway/src/stacking/artifact.js";
-import { type MediaName, loadDataset } from "../evaluate/dataset.js";
+import { CommandLine, CommandMesh, callerPath, fixed3, logDataset, nameList } from "../evaluate/cli.js";
+import { loadDataset } from "../evaluate/dataset.js";
 import { type GatewayClient, MEDIA_TYPE, gatewayClient, selectModels } from "../evaluate/evaluate.js";
-import { startMediaMesh } from "../evaluate/local-mesh.js";
 import { FeatureCache } from "./cache.js";
 import { type FeatureRow, columnOf, datasetSha256, extractFeatures, mapLimited, sha256File } from "./features.js";
 import { newArtifactId, publish, stagingDir, writeManifest } from "./publish.js";
@@ -41,70 +40,44 @@ const USAGE = `usage: npm run retrain -- --media audio|image|video [--dataset DI
   --deploy                 (eval) deploy the artifact too
 `;
 
-function fail(message: string): never {
-  process.stderr.write(`retrain: ${message}\n`);
-  process.exit(2);
-}
+const cli: CommandLine = new CommandLine("retrain", USAGE);
+const values = cli.parse({
+  media: { type: "string" },
+  dataset: { type: "string" },
+  optimizer: { type: "string", default: "grid" },
+  trials: { type: "string", default: "30" },
+  folds: { type: "string", default: "5" },
+  "test-fraction": { type: "string", default: "0.25" },
+  seed: { type: "string", default: "0" },
+  models: { type: "string" },
+  "include-random-weights": { type: "boolean", default: false },
+  gateway: { type: "string" },
+  concurrency: { type: "string", default: "2" },
+  threshold: { type: "string" },
+  "no-deploy": { type: "boolean", default: false },
+  deploy: { type: "boolean", default: false },
+  "from-cache": { type: "boolean", default: false },
+});
 
-const { values } = (() => {
-  try {
-    return parseArgs({
-      options: {
-        media: { type: "string" },
-        dataset: { type: "string" },
-        optimizer: { type: "string", default: "grid" },
-        trials: { type: "string", default: "30" },
-        folds: { type: "string", default: "5" },
-        "test-fraction": { type: "string", default: "0.25" },
-        seed: { type: "string", default: "0" },
-        models: { type: "string" },
-        "include-random-weights": { type: "boolean", default: false },
-        gateway: { type: "string" },
-        concurrency: { type: "string", default: "2" },
-        threshold: { type: "string" },
-        "no-deploy": { type: "boolean", default: false },
-        deploy: { type: "boolean", default: false },
-        "from-cache": { type: "boolean", default: false },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-    });
-  } catch (err) {
-    fail(`${(err as Error).message}\n${USAGE}`);
-  }
-})();
-if (values.help) {
-  process.stdout.write(USAGE);
-  process.exit(0);
-}
-
-const media = values.media as MediaName | undefined;
-if (!media || !(media in MEDIA_TYPE)) fail(`--media must be audio, image or video\n${USAGE}`);
+const media = cli.media(values.media);
 const fromCache = values["from-cache"];
 const optimizer = values.optimizer as Optimizer;
-if (optimizer !== "grid" && optimizer !== "optuna") fail("--optimizer must be grid or optuna");
-const int = (name: string, v: string, lo: number, hi: number) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < lo || n > hi) fail(`--${name} must be an integer from ${lo} to ${hi}`);
-  return n;
-};
-const trials = int("trials", values.trials, 1, 10_000);
-const folds = int("folds", values.folds, 2, 20);
-const seed = int("seed", values.seed, 0, 2 ** 31 - 1);
-const concurrency = int("concurrency", values.concurrency, 1, 64);
+if (optimizer !== "grid" && optimizer !== "optuna") cli.fail("--optimizer must be grid or optuna");
+const trials = cli.integer("trials", values.trials, 1, 10_000);
+const folds = cli.integer("folds", values.folds, 2, 20);
+const seed = cli.integer("seed", values.seed, 0, 2 ** 31 - 1);
+const concurrency = cli.integer("concurrency", values.concurrency, 1, 64);
 const testFraction = Number(values["test-fraction"]);
-if (!(testFraction > 0 && testFraction < 0.9)) fail("--test-fraction must be in (0, 0.9)");
-const requested = values.models?.split(",").map((s) => s.trim()).filter(Boolean);
+if (!(testFraction > 0 && testFraction < 0.9)) cli.fail("--test-fraction must be in (0, 0.9)");
+const requested = nameList(values.models);
 const deploy = fromCache ? values.deploy : !values["no-deploy"];
 
 const registry = loadRegistry();
-const threshold = values.threshold !== undefined ? Number(values.threshold) : registry.media[media].threshold;
-if (!(threshold >= 0 && threshold <= 1)) fail("--threshold must be in [0, 1]");
+const threshold = cli.threshold(values.threshold !== undefined ? Number(values.threshold) : registry.media[media].threshold);
 const root = ensemblesRoot(registry.stacking.dir);
 const stateDir = process.env.DEEPSAFE_RETRAIN_DIR ? resolve(process.env.DEEPSAFE_RETRAIN_DIR) : join(repoRoot, ".deepsafe", "retrain");
 const lastPath = join(stateDir, media, "last.json");
 const cache = new FeatureCache(join(stateDir, "cache", "features.jsonl"));
-const callerDir = process.env.INIT_CWD ?? process.cwd();
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
 interface LastRun {
@@ -119,32 +92,15 @@ const last: LastRun | undefined = (() => {
     return undefined;
   }
 })();
-const datasetPath = values.dataset ? resolve(callerDir, values.dataset) : last?.dataset;
-if (!datasetPath) fail(`--dataset is required (no earlier ${media} retrain to take it from)\n${USAGE}`);
-if (fromCache && !last) fail(`no cached ${media} features: run npm run retrain -- --media ${media} --dataset DIR first`);
+const datasetPath = values.dataset ? callerPath(values.dataset) : last?.dataset;
+if (!datasetPath) cli.fail(`--dataset is required (no earlier ${media} retrain to take it from)\n${USAGE}`);
+if (fromCache && !last) cli.fail(`no cached ${media} features: run npm run retrain -- --media ${media} --dataset DIR first`);
 
-let mesh: Mesh | undefined;
-const stopMesh = async () => {
-  const m = mesh;
-  mesh = undefined;
-  await m?.stop();
-};
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => {
-    process.stderr.write(`\n${signal}: stopping\n`);
-    void stopMesh().finally(() => process.exit(130));
-  });
-}
+const mesh = new CommandMesh();
 
 try {
   const dataset = loadDataset(datasetPath, media);
-  const nReal = dataset.items.filter((i) => i.label === 0).length;
-  log(`dataset ${datasetPath}: ${dataset.items.length} ${media} files (${nReal} real, ${dataset.items.length - nReal} fake)`);
-  if (dataset.skipped.length) {
-    log(`skipped ${dataset.skipped.length} file(s), never labelled:`);
-    for (const s of dataset.skipped.slice(0, 20)) log(`  ${s.path}: ${s.reason}`);
-    if (dataset.skipped.length > 20) log(`  … and ${dataset.skipped.length - 20} more (all listed in report.json)`);
-  }
+  logDataset(dataset, datasetPath, media, log);
   if (dataset.items.length === 0) throw new Error("no labelled file");
 
   // The Python environment installs while the detectors run (about a minute the first time).
@@ -159,13 +115,8 @@ try {
     columns = last!.columns;
     log(`features from the cache only (${cache.size} answers cached): ${columns.map((c) => `${c.model}@${c.version}`).join(", ")}`);
   } else {
-    let url = values.gateway;
-    if (!url) {
-      const started = await startMediaMesh(media, { requested, log: (line) => process.stdout.write(line), onStarted: (m) => (mesh = m) });
-      mesh = started.mesh;
-      excluded.push(...started.notStarted);
-      url = mesh.gatewayUrl;
-    }
+    const { url, notStarted } = await mesh.gateway(values.gateway, media, requested);
+    excluded.push(...notStarted);
     client = gatewayClient(url);
     const listed = await client.listModels({ mediaType: MEDIA_TYPE[media] });
     const selection = selectModels(listed, media, requested, { includeRandomWeights: values["include-random-weights"] });
@@ -191,7 +142,7 @@ try {
     includeRandomWeights: values["include-random-weights"],
     progress: !fromCache,
   });
-  await stopMesh();
+  await mesh.stop();
   log(`features: ${extraction.cacheHits} cached, ${extraction.computed} computed over ${extraction.filesComputed} files in ${extraction.seconds.toFixed(1)} s`);
   mkdirSync(join(stateDir, media), { recursive: true });
   if (!fromCache) writeFileSync(lastPath, `${JSON.stringify({ dataset: datasetPath, columns, createdAt: new Date().toISOString() } satisfies LastRun, null, 2)}\n`);
@@ -311,7 +262,7 @@ try {
   rmSync(join(staging, "train-request.json"), { force: true });
   publish(staging, root, media, id, deploy);
 
-  const f = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : "  n/a");
+  const f = fixed3;
   log(`\n${"classifier".padEnd(22)} CV AUC (± sd)    test AUC  test AP  test ECE`);
   for (const c of report.candidates) log(`${(c.winner ? `${c.name} *` : c.name).padEnd(22)} ${f(c.cv.aucMean)} (± ${f(c.cv.aucStd)})  ${f(c.test.auc)}     ${f(c.test.ap)}    ${f(c.test.calibration.ece)}`);
   log(`${"".padEnd(22)} test AUC  test AP  test ECE`);
@@ -323,5 +274,5 @@ try {
   process.stderr.write(`\nretrain: ${(err as Error).message}\n`);
   process.exitCode = 1;
 } finally {
-  await stopMesh();
+  await mesh.stop();
 }

@@ -1,12 +1,10 @@
 // The retrain report: report.json (every number, every file's features and split) and a
 // self-contained report.html, built from the evaluation report's pieces (metric rows, ROC curves,
 // reliability diagrams as inline SVG; no scripts, no external resources).
-import { mkdir, writeFile } from "node:fs/promises";
-import { join } from "node:path";
 import type { FeatureColumn } from "../../gateway/src/stacking/artifact.js";
 import type { SkippedFile } from "../evaluate/dataset.js";
 import type { MethodMetrics } from "../evaluate/evaluate.js";
-import { COLORS, esc, f3, metricsHeader, metricsRow, reliabilitySvg, rocSvg } from "../evaluate/report.js";
+import { COLORS, esc, f3, metricsHeader, metricsRow, pageHead, reasonsHtml, reliabilitySvg, rocSvg, skippedHtml, writeReportFiles } from "../evaluate/report.js";
 
 export interface CandidateReport {
   name: string;
@@ -65,13 +63,8 @@ export interface RetrainReport {
   rows: Array<{ path: string; sha256: string; label: 0 | 1; split: "train" | "test"; values: Array<number | null>; stackingPFake: number }>;
 }
 
-export async function writeRetrainReport(dir: string, r: RetrainReport): Promise<{ json: string; html: string }> {
-  await mkdir(dir, { recursive: true });
-  const json = join(dir, "report.json");
-  const html = join(dir, "report.html");
-  await writeFile(json, `${JSON.stringify(r, null, 2)}\n`);
-  await writeFile(html, renderRetrainHtml(r));
-  return { json, html };
+export function writeRetrainReport(dir: string, r: RetrainReport): Promise<{ json: string; html: string }> {
+  return writeReportFiles(dir, r, renderRetrainHtml(r));
 }
 
 function cvCell(c: CandidateReport): string {
@@ -91,23 +84,13 @@ export function renderRetrainHtml(r: RetrainReport): string {
   const columns = r.columns
     .map((c) => `<li><b>${esc(c.model)}</b> ${esc(c.version)} — ${esc(c.weightsKind)} weights${c.checkpointSha256 ? ` <small>checkpoint sha256 ${esc(c.checkpointSha256)}</small>` : ""}</li>`)
     .join("\n");
-  const excluded = r.excluded.length ? `<p>Not feature columns:</p><ul>${r.excluded.map((e) => `<li>${esc(e.name)}: ${esc(e.reason)}</li>`).join("")}</ul>` : "";
-  const skipped = r.dataset.skipped.length
-    ? `<details><summary>${r.dataset.skipped.length} file(s) skipped (no label or not ${esc(r.media)})</summary><ul>${r.dataset.skipped.map((s) => `<li>${esc(s.path)}: ${esc(s.reason)}</li>`).join("")}</ul></details>`
-    : "<p>No file was skipped.</p>";
+  const excluded = reasonsHtml("Not feature columns:", r.excluded);
+  const skipped = skippedHtml(r.dataset.skipped, r.media);
   const unscored = r.dataset.unscored.length
     ? `<details><summary>${r.dataset.unscored.length} file(s) with no score from any column (not trained on)</summary><ul>${r.dataset.unscored.map((u) => `<li>${esc(u.path)}: ${esc(u.reasons.join("; "))}</li>`).join("")}</ul></details>`
     : "";
   const weights = Object.entries(r.weightedAverageWeights).map(([k, w]) => `${esc(k)} ${f3(w)}`).join(", ");
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>DeepSafe stacking retrain — ${esc(r.media)} — ${esc(r.dataset.path)}</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>
-body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1280px;padding:0 16px;color:#222}
-table{border-collapse:collapse;margin:8px 0 16px}th,td{border:1px solid #ccc;padding:4px 8px;text-align:right;vertical-align:top}
-th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}tr.ens{background:#f7f9ff}
-.note{background:#fffbe6;border:1px solid #e6d98a;padding:10px 14px}.grid{display:flex;flex-wrap:wrap;gap:12px}
-</style></head><body>
+  return `${pageHead(`DeepSafe stacking retrain — ${r.media} — ${r.dataset.path}`, 1280)}
 <h1>Stacking meta-learner — ${esc(r.media)}</h1>
 <p>${esc(r.createdAt)} · ${r.mode === "eval" ? "retrained from cached features (no detector calls)" : "features computed through the gateway"} · dataset <code>${esc(r.dataset.path)}</code>
 (${r.dataset.files} files: ${r.dataset.real} real, ${r.dataset.fake} fake; sha256 <small>${esc(r.dataset.sha256)}</small>) · threshold ${r.threshold}</p>

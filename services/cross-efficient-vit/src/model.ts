@@ -22,7 +22,7 @@ import {
 } from "@deepsafe/sdk";
 import { TRACK_FAKE_THRESHOLD, trackMeans, videoScore } from "./aggregate.js";
 import { DEFAULT_MIN_FACE_SIDE, MAX_TRACKS, faceTensors, planFaces, sourceBox } from "./faces.js";
-import { CevSession, FACE_FLOATS, FACE_SIZE, logOdds, readModelDir, sigmoid } from "./onnx.js";
+import { type CevSession, FACE_FLOATS, FACE_SIZE, logOdds, openCevSession, readModelDir, sigmoid } from "./onnx.js";
 
 export const MODEL_NAME = "cross-efficient-vit";
 export const DEFAULT_FRAMES = 30;
@@ -106,7 +106,7 @@ export class CrossEfficientViTModel extends VideoModel {
     }
     let session: CevSession;
     try {
-      session = await CevSession.create(onnxPath, ctx.intraOpThreads);
+      session = await openCevSession(onnxPath, ctx.intraOpThreads);
     } catch (err) {
       await faces.detector.release();
       throw err;

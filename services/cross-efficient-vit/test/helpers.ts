@@ -179,18 +179,6 @@ export function makeVideos(photoDir: string): TestVideos {
   return videos;
 }
 
-/** max |a - b| and how many entries differ. */
-export function diffStats(a: ArrayLike<number>, b: ArrayLike<number>): { max: number; count: number } {
-  if (a.length !== b.length) throw new Error(`length ${a.length} != ${b.length}`);
-  let max = 0;
-  let count = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i]! - b[i]!);
-    if (d > 0) count++;
-    if (d > max) max = d;
-  }
-  return { max, count };
-}
 
 export const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);

@@ -11,10 +11,10 @@ import { decodeVideo, loadFaceDetector, type DecodedVideo, type FaceDetector, ty
 import { trackMeans, videoScore } from "../src/aggregate.js";
 import { faceTensors, planFaces, type FacePlan } from "../src/faces.js";
 import { CrossEfficientViTModel } from "../src/model.js";
-import { CevSession, FACE_FLOATS, sigmoid } from "../src/onnx.js";
+import { type CevSession, FACE_FLOATS, openCevSession, sigmoid } from "../src/onnx.js";
 import { runPython } from "../scripts/python.js";
+import { diffStats } from "@deepsafe/sdk/testing";
 import {
-  diffStats,
   faceDetectorUnavailable,
   ffmpegUnavailable,
   findPhotos,
@@ -38,7 +38,7 @@ let session: CevSession | undefined;
 async function setup(): Promise<{ fixture: Fixture; detector: FaceDetector; session: CevSession }> {
   fixture ??= await randomFixture();
   detector ??= (await loadFaceDetector(1, {}, fixture.faceDetectorDir)).detector;
-  session ??= await CevSession.create(join(fixture.modelDir, "model.onnx"), 1);
+  session ??= await openCevSession(join(fixture.modelDir, "model.onnx"), 1);
   return { fixture, detector, session };
 }
 test.after(async () => {
@@ -145,7 +145,7 @@ parityTest("one face zooming and panning, 30 frames: tensors, logits, batch, vid
 
   // latency of the graph alone, per face
   for (const threads of [1, 2]) {
-    const timed = threads === 1 ? s : await CevSession.create(join(fx.modelDir, "model.onnx"), threads);
+    const timed = threads === 1 ? s : await openCevSession(join(fx.modelDir, "model.onnx"), threads);
     for (const batch of [1, 8]) {
       const times: number[] = [];
       for (let r = 0; r < 3; r++) {

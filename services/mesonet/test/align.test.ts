@@ -6,7 +6,8 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { alignFace, cropBox, FACE_SIZE, faceGeometry, faceTensor, type Point } from "../src/align.js";
-import { decodeLikeSdk, diffStats, makeFixtures, pythonUnavailable, runPythonOk, tempDir } from "./helpers.js";
+import { decodeLikeSdk, diffStats } from "@deepsafe/sdk/testing";
+import { makeFixtures, pythonUnavailable, runPythonOk, tempDir } from "./helpers.js";
 
 const noPython = pythonUnavailable();
 const pyTest = noPython ? test.skip : test;

@@ -4,7 +4,6 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import sharp from "sharp";
 
 export const serviceDir = fileURLToPath(new URL("..", import.meta.url));
 export const repoRoot = resolve(serviceDir, "..", "..");
@@ -92,21 +91,3 @@ export function makeFixtures(video = false): Fixtures {
   return fixtures;
 }
 
-/** Decode as the SDK's decodeImage does (sharp, EXIF orientation, sRGB, alpha removed), without its limits. */
-export async function decodeLikeSdk(bytes: Buffer): Promise<{ data: Uint8Array; width: number; height: number }> {
-  const { data, info } = await sharp(bytes).autoOrient().toColourspace("srgb").removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  if (info.channels !== 3) throw new Error(`expected RGB, got ${info.channels} channels`);
-  return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };
-}
-
-export function diffStats(a: ArrayLike<number>, b: ArrayLike<number>): { max: number; count: number } {
-  if (a.length !== b.length) throw new Error(`length ${a.length} != ${b.length}`);
-  let max = 0;
-  let count = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i]! - b[i]!);
-    if (d > 0) count++;
-    if (d > max) max = d;
-  }
-  return { max, count };
-}

@@ -8,9 +8,8 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { faceTensor, FACE_SIZE } from "../src/align.js";
 import { FACE_FLOATS, MesoSession, readModelDir, sigmoid, WEIGHTS, WEIGHTS_NAMES } from "../src/onnx.js";
+import { decodeLikeSdk, diffStats } from "@deepsafe/sdk/testing";
 import {
-  decodeLikeSdk,
-  diffStats,
   exportModel,
   makeFixtures,
   mesonetWeightsDir,

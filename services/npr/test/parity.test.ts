@@ -7,7 +7,7 @@
 // Pillow-exact resize -> normalize -> onnxruntime-node).
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import sharp from "sharp";
+import { decodeLikeSdk, diffStats } from "@deepsafe/sdk/testing";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { INPUT_SIZE, normalizeImageNet, preprocessNpr, resizeBilinearPil } from "../src/preprocess.js";
@@ -33,30 +33,6 @@ runPython("reference_logits.py", [
 const reference = JSON.parse(readFileSync(refJson, "utf8")) as {
   results: { file: string; width: number; height: number; logit: number }[];
 };
-
-/** The SDK's decode (sdk/src/decode/image.ts), without its limits. */
-async function decodeLikeSdk(bytes: Buffer) {
-  const { data, info } = await sharp(bytes)
-    .autoOrient()
-    .toColourspace("srgb")
-    .removeAlpha()
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  assert.is(info.channels, 3);
-  return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };
-}
-
-function diffStats(a: ArrayLike<number>, b: ArrayLike<number>) {
-  assert.is(a.length, b.length);
-  let max = 0, count = 0, sum = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i]! - b[i]!);
-    if (d > 0) count++;
-    sum += d;
-    if (d > max) max = d;
-  }
-  return { max, count, mean: sum / a.length };
-}
 
 let session: NprSession;
 const summary: Record<string, unknown>[] = [];
