@@ -34,11 +34,16 @@ export interface HostileCase {
   expect: Expectation;
   /** REST may differ: it sniffs the upload itself (415 for unknown bytes, 400 empty_media). */
   rest?: Expectation;
-  /** Only over these transports (default: all three). */
+  /** Only over these transports (default: all four). */
   transports?: Transport[];
 }
 
-export type Transport = "connect" | "grpc" | "rest";
+export type Transport = "connect" | "grpc" | "grpc-web" | "rest";
+
+/** The framed RPC protocols (everything but REST). */
+export type RpcTransport = Exclude<Transport, "rest">;
+export const RPC_TRANSPORTS: RpcTransport[] = ["connect", "grpc", "grpc-web"];
+export const TRANSPORTS: Transport[] = [...RPC_TRANSPORTS, "rest"];
 
 export const verdict = (media: MediaName): ExpectVerdict => ({ verdict: true, media });
 

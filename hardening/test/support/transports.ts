@@ -7,7 +7,7 @@ import { MediaType } from "@deepsafe/proto/es/common";
 import * as http from "node:http";
 import { multipart } from "../../../gateway/test/http-helpers.js";
 import { connectClient } from "../../../deploy/test/clients.js";
-import type { Expectation, HostileCase, MediaName, Transport } from "../../cases/types.js";
+import type { Expectation, HostileCase, MediaName, RpcTransport, Transport } from "../../cases/types.js";
 
 export interface Observed {
   verdict?: { media: MediaName | "unknown"; fileName: string; modelErrors: string[]; models: number };
@@ -73,9 +73,12 @@ function verdictOf(r: AnyResult): Observed {
   return { verdict: { media: MEDIA[r.mediaType] ?? "unknown", fileName: r.fileName, models: r.modelResults.length, modelErrors } };
 }
 
-/** Send exactly these messages (in order) over Connect or plain grpc-js; the typed answer. */
-export async function sendMessages(t: "connect" | "grpc", target: Target, msgs: Msg[]): Promise<Observed> {
-  if (t === "connect") {
+/**
+ * Send exactly these messages (in order) over Connect or gRPC-Web (connect-node, HTTP/2: unlike a
+ * browser, it can stream a request over gRPC-Web) or plain grpc-js; the typed answer.
+ */
+export async function sendMessages(t: RpcTransport, target: Target, msgs: Msg[]): Promise<Observed> {
+  if (t !== "grpc") {
     async function* stream() {
       for (const m of msgs) {
         if ("chunk" in m) yield { payload: { case: "chunk" as const, value: m.chunk } };
@@ -83,7 +86,7 @@ export async function sendMessages(t: "connect" | "grpc", target: Target, msgs: 
       }
     }
     try {
-      return verdictOf(await connectClient(target.baseUrl).detect(stream(), { headers: target.headers }));
+      return verdictOf(await connectClient(target.baseUrl, t).detect(stream(), { headers: target.headers }));
     } catch (err) {
       const e = ConnectError.from(err);
       return { error: { code: e.code, message: e.rawMessage } };
