@@ -143,9 +143,15 @@ export class DetectorPool {
     }
   }
 
+  /**
+   * The channel for a call. One in reconnect backoff (its detector dropped the connection: restarted,
+   * or died and health has not noticed yet) is replaced first, so the call tries a fresh connection
+   * rather than failing at once under round_robin; a detector that is really gone still fails fast.
+   */
   client(name: string): det.DetectorServiceClient {
     const e = this.entries.get(name);
     if (!e) throw new Error(`unknown detector ${name}`);
+    if (e.client.getChannel().getConnectivityState(false) === grpc.connectivityState.TRANSIENT_FAILURE) this.replaceClient(e);
     return e.client;
   }
 
@@ -197,7 +203,7 @@ export class DetectorPool {
 
       if (e.health === ModelHealth.SERVING) {
         const restarted = before !== ModelHealth.SERVING;
-        if (restarted) this.renewClientIfFailed(e);
+        if (restarted) this.renewClientUnlessReady(e);
         this.refreshIfDue(e);
         if (restarted || !e.info || Date.now() - e.infoFetchedAt > this.infoRefreshMs) await this.fetchInfo(e);
       }
@@ -208,24 +214,27 @@ export class DetectorPool {
     }
   }
 
-  /** A channel stuck in backoff after the detector died is replaced rather than waited on. */
-  private renewClientIfFailed(e: Entry): void {
-    const state = e.client.getChannel().getConnectivityState(false);
-    if (state === grpc.connectivityState.TRANSIENT_FAILURE || state === grpc.connectivityState.SHUTDOWN) {
-      e.client.close();
-      e.client = newClient(e.config.address);
-      e.clientSince = Date.now();
-    }
+  /**
+   * A detector that came back (restarted, or ready after loading) gets a fresh channel unless the
+   * current one is connected: round_robin fails calls at once while its subchannels sit in reconnect
+   * backoff, even though the detector already answers health checks on the other channel.
+   */
+  private renewClientUnlessReady(e: Entry): void {
+    if (e.client.getChannel().getConnectivityState(false) !== grpc.connectivityState.READY) this.replaceClient(e);
   }
 
   /**
    * grpc-js resolves a name again only when a connection drops, so pods added by autoscaling would
-   * never get a call: a detector addressed by host name gets a fresh channel every dnsRefreshMs. The
-   * old one keeps its in-flight calls and is closed when they are past their deadline.
+   * never get a call: a detector addressed by host name gets a fresh channel every dnsRefreshMs.
    */
   private refreshIfDue(e: Entry): void {
     const host = e.config.address.slice(0, e.config.address.lastIndexOf(":")).replace(/^\[(.*)\]$/, "$1");
     if (isIP(host) || Date.now() - e.clientSince < this.dnsRefreshMs) return;
+    this.replaceClient(e);
+  }
+
+  /** A new channel, connecting now; the old one keeps its in-flight calls until past their deadline. */
+  private replaceClient(e: Entry): void {
     const old = e.client;
     e.client = newClient(e.config.address);
     e.client.getChannel().getConnectivityState(true); // connect now, not on the next call

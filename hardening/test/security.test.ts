@@ -266,28 +266,37 @@ test("crafted playlists, concat scripts and disguised ones never make ffmpeg ope
   const target: Target = { baseUrl: mesh.gatewayUrl, grpcAddress: grpcAddress(), headers: { "x-api-key": API_KEY } };
   const answers: string[] = [];
   const verdictsOnTheBytes: string[] = [];
-  for (const [what, body] of bodies) {
-    for (const [how, wrap] of disguises) {
-      const r = await runCase("rest", { kind: "playlist", name: `${what} ${how}`, bytes: wrap(body), fileName: "clip.m3u8", expect: { verdict: true, media: "audio" } }, target);
-      answers.push(`${what} ${how}: ${r.error ? `${r.error.http} ${r.error.httpCode}` : "verdict"}`);
-      // A typed refusal, or (an ID3 tag is valid MP3 framing) a verdict on the bytes themselves.
-      if (r.error) assert.ok([400, 415].includes(r.error.http!), `${what} ${how}: ${JSON.stringify(r.error)}`);
-      else verdictsOnTheBytes.push(`${what} ${how}`);
+  const openedByUploads = await (async () => {
+    // The watcher must stop even when an assertion fails, or its loop keeps the suite alive forever.
+    try {
+      for (const [what, body] of bodies) {
+        for (const [how, wrap] of disguises) {
+          const r = await runCase("rest", { kind: "playlist", name: `${what} ${how}`, bytes: wrap(body), fileName: "clip.m3u8", expect: { verdict: true, media: "audio" } }, target);
+          answers.push(`${what} ${how}: ${r.error ? `${r.error.http} ${r.error.httpCode}` : "verdict"}`);
+          // A typed refusal, or (an ID3 tag is valid MP3 framing) a verdict on the bytes themselves.
+          // 503 only where the bytes sniff as a media type with no detector here (weights not prepared).
+          const noDetector = r.error?.http === 503 && /no detector is configured for (audio|video)/.test(r.error.message) && !(haveAudio && haveVideo);
+          if (r.error) assert.ok([400, 415].includes(r.error.http!) || noDetector, `${what} ${how}: ${JSON.stringify(r.error)}`);
+          else verdictsOnTheBytes.push(`${what} ${how}`);
+        }
+      }
+      const byUploads = opened;
+      // Control: the canary does catch a reader. ffmpeg run the naive way (playlist by file name, default
+      // protocols) opens it; the watcher sees that within milliseconds.
+      const playlist = join(dir, "naive.m3u8");
+      writeFileSync(playlist, hls(canary));
+      const naive = spawn("ffmpeg", ["-nostdin", "-loglevel", "error", "-i", playlist, "-f", "null", "-"], { stdio: "ignore" });
+      const naiveDone = new Promise((r) => naive.once("exit", r));
+      const end = Date.now() + 10_000;
+      while (opened === byUploads && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+      naive.kill("SIGKILL");
+      await naiveDone;
+      return byUploads;
+    } finally {
+      watching = false;
+      await watcher;
     }
-  }
-  const openedByUploads = opened;
-  // Control: the canary does catch a reader. ffmpeg run the naive way (playlist by file name, default
-  // protocols) opens it; the watcher sees that within milliseconds.
-  const playlist = join(dir, "naive.m3u8");
-  writeFileSync(playlist, hls(canary));
-  const naive = spawn("ffmpeg", ["-nostdin", "-loglevel", "error", "-i", playlist, "-f", "null", "-"], { stdio: "ignore" });
-  const naiveDone = new Promise((r) => naive.once("exit", r));
-  const end = Date.now() + 10_000;
-  while (opened === openedByUploads && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
-  naive.kill("SIGKILL");
-  await naiveDone;
-  watching = false;
-  await watcher;
+  })();
   console.log(`  ${answers.length} crafted uploads: ${answers.filter((a) => / 4\d\d /.test(a)).length} refused (400/415), ${verdictsOnTheBytes.length} scored as the bytes they are; canary opened ${openedByUploads} times by them (and ${opened - openedByUploads} by the naive ffmpeg control)`);
   assert.is(openedByUploads, 0, "ffmpeg (or anything) opened the canary file");
   assert.ok(opened > openedByUploads, "control: a naive ffmpeg opening the playlist is caught by the canary");
