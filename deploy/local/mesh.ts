@@ -130,6 +130,11 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
   const host = registry.gateway.host === "0.0.0.0" ? "127.0.0.1" : registry.gateway.host;
   const gatewayUrl = `http://${host}:${registry.gateway.port}`;
 
+  const historyStatus = async (): Promise<string> => {
+    const res = await fetch(`${gatewayUrl}/health`, { signal: AbortSignal.timeout(2000) });
+    return ((await res.json()) as { history?: string }).history ?? "unknown";
+  };
+
   const waitReady = async (timeoutMs = options.readyTimeoutMs ?? 120_000): Promise<void> => {
     const deadline = Date.now() + timeoutMs;
     let last = "gateway not answering";
@@ -146,8 +151,10 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
         });
         const body = (await res.json()) as { models?: Array<{ name: string; health?: string }> };
         const pending = (body.models ?? []).filter((m) => wanted.includes(m.name) && m.health !== "MODEL_HEALTH_SERVING");
-        if (res.ok && pending.length === 0) return;
-        last = pending.map((m) => `${m.name}: ${m.health ?? "unknown"}`).join(", ");
+        // With our own FerretDB, ready also means the gateway has connected to it (accounts, history).
+        const history = ferretdb ? await historyStatus() : "connected";
+        if (res.ok && pending.length === 0 && history === "connected") return;
+        last = [...pending.map((m) => `${m.name}: ${m.health ?? "unknown"}`), ...(history === "connected" ? [] : [`history: ${history}`])].join(", ");
       } catch (err) {
         last = (err as Error).message;
       }

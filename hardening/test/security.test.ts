@@ -67,7 +67,8 @@ test.before(async () => {
     await mesh.waitReady(120_000);
     if (!noHistory) {
       for (const [u, pw] of Object.entries(PASSWORDS)) {
-        assert.is((await postForm(mesh.gatewayUrl, "/register", { username: u, password: pw })).status, 200);
+        const reg = await postForm(mesh.gatewayUrl, "/register", { username: u, password: pw });
+        assert.is(reg.status, 200, JSON.stringify(reg.body));
         tokens[u] = (await postForm(mesh.gatewayUrl, "/token", { username: u, password: pw })).body.access_token;
       }
     }
@@ -321,7 +322,8 @@ test("no JWT secret, password, token, API key or media bytes in anything the pro
   };
   const all = logs.text();
   console.log(`  ${(all.length / 1024).toFixed(0)} KiB of output from ${mesh.processes.size} processes checked for ${Object.keys(secrets).length} patterns`);
-  assert.ok(all.includes("detector listening") && all.length > 1000, "the output was captured");
+  // Captured from every process (a size bound would depend on which detectors have weights here).
+  assert.ok(all.includes("detector listening") && all.includes("gateway listening"), "the output was captured");
   assert.equal(logs.leaks(secrets), []);
 });
 
