@@ -243,6 +243,8 @@ test("history is paged: newest first, ten to a page", async () => {
   await page.getByRole("link", { name: "Older" }).click();
   await page.waitForURL(/#\/history\?page=2$/);
   await page.locator(".pager", { hasText: "Page 2 of 2" }).waitFor();
+  // The pager can show before the page's rows replace page 1's: wait for the oldest record's row.
+  await rows.filter({ hasText: "astronaut.png" }).waitFor();
   assert.is(await rows.count(), 1);
   assert.match(await rows.first().innerText(), /astronaut\.png/);
   await screenshot(page, "07b-history-page-2");

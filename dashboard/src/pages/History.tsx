@@ -12,17 +12,19 @@ const PAGE_SIZE = 10;
 
 export function HistoryPage({ page }: { page: number }) {
   const { api, session } = useApp();
-  const [state, setState] = useState<{ data?: ListAnalysesResponse; error?: string }>({});
+  // Tagged with its page: on a page change the first render must not show the previous page's rows
+  // under the new page number.
+  const [loaded, setState] = useState<{ page?: number; data?: ListAnalysesResponse; error?: string }>({});
+  const state = loaded.page === page ? loaded : {};
   const id = useId();
 
   useEffect(() => {
     if (!session) return;
     let stopped = false;
-    setState({});
     api.history
       .listAnalyses({ limit: PAGE_SIZE, offset: (page - 1) * PAGE_SIZE })
-      .then((data) => !stopped && setState({ data }))
-      .catch((err) => !stopped && setState({ error: explain(err) }));
+      .then((data) => !stopped && setState({ page, data }))
+      .catch((err) => !stopped && setState({ page, error: explain(err) }));
     return () => {
       stopped = true;
     };
