@@ -153,7 +153,15 @@ test("a detector killed (SIGKILL) mid-upload: partial verdict within the deadlin
   const again = mesh.startDetector("npr");
   logs.attach(again);
   await serving("npr", 90_000);
-  const r2 = await detectWithFault(["npr", "steady"], "fault-kill-2");
+  // The gateway's channel to it may still be in reconnect backoff (at most 2 s) when health already
+  // says SERVING: requests succeed again within that, with no gateway restart.
+  const since = performance.now();
+  let r2 = await detectWithFault(["npr", "steady"], "fault-kill-2");
+  for (let attempt = 1; result(r2, "npr").errorCode === "UNAVAILABLE" && performance.now() - since < 5_000; attempt++) {
+    await new Promise((r) => setTimeout(r, 250));
+    r2 = await detectWithFault(["npr", "steady"], `fault-kill-2-${attempt}`);
+  }
+  console.log(`  restarted npr answered again ${((performance.now() - since) / 1000).toFixed(2)} s after it reported SERVING`);
   assert.is(result(r2, "npr").errorCode, "", result(r2, "npr").errorMessage);
   assert.ok(result(r2, "npr").prediction!.probabilityFake > 0);
   assert.is(mesh.processes.get("gateway")!.child.pid, gatewayPid, "the gateway was not restarted");
